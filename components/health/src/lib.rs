@@ -1,0 +1,37 @@
+//! `health`: this component's status and the app version, and the status of every other
+//! component (through service chaining) and of Redis.
+//!
+//! | route                  | answer                                                   |
+//! |------------------------|----------------------------------------------------------|
+//! | `GET /health`          | `{status, component, version}`                           |
+//! | `GET /health/services` | each service and dependency with status, latency, reason |
+
+mod services;
+
+use spin_sdk::http::{IntoResponse, Params, Request, Response, Router};
+use spin_sdk::http_component;
+use spindle_shared::http::{json, problem_fallback};
+use spindle_shared::platform::health::ComponentHealth;
+
+#[http_component]
+async fn handle(req: Request) -> Response {
+    let mut router = Router::new();
+    router.get("/health", own_status);
+    router.get_async("/health/services", services::check_all);
+    problem_fallback(router.handle_async(req).await)
+}
+
+fn own_status(_req: Request, _params: Params) -> impl IntoResponse {
+    json(
+        200,
+        &ComponentHealth {
+            status: "ok".into(),
+            component: "health".into(),
+            version: app_version(),
+        },
+    )
+}
+
+pub(crate) fn app_version() -> String {
+    spin_sdk::variables::get("app_version").unwrap_or_else(|_| "unknown".into())
+}

@@ -1,0 +1,62 @@
+//! JSON in and out of components, with the limits and errors every route shares.
+
+use crate::problem::{CONTENT_TYPE as PROBLEM_JSON, Problem};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use spin_sdk::http::{IntoResponse, Request, Response};
+
+/// The default limit for a JSON request body.
+pub const MAX_JSON_BODY: usize = 64 * 1024;
+
+/// A JSON response with `status`.
+pub fn json<T: Serialize>(status: u16, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(body)
+            .build(),
+        Err(e) => Problem::internal(format!("failed to encode the response: {e}")).into_response(),
+    }
+}
+
+/// Parses a JSON request body: 415 for another content type, 413 past `limit` bytes, 400 for
+/// malformed JSON, 422 for JSON of the wrong shape.
+pub fn parse_json<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T, Problem> {
+    let content_type = req
+        .header("content-type")
+        .and_then(|h| h.as_str())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence != "application/json" {
+        return Err(Problem::unsupported_media_type("application/json"));
+    }
+    let body = req.body();
+    if body.len() > limit {
+        return Err(Problem::payload_too_large(limit));
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Problem::bad_request(format!("malformed JSON: {e}")))?;
+    serde_json::from_value(value)
+        .map_err(|e| Problem::invalid(vec![Problem::field("body", e.to_string())]))
+}
+
+/// The SDK router answers unmatched routes with plain-text 404/405; Spindle's API answers every
+/// error as problem+json.
+pub fn problem_fallback(response: Response) -> Response {
+    let status = *response.status();
+    let is_problem = response
+        .header("content-type")
+        .and_then(|h| h.as_str())
+        .is_some_and(|c| c.starts_with(PROBLEM_JSON));
+    match status {
+        404 if !is_problem => Problem::not_found("no such route").into_response(),
+        405 if !is_problem => Problem::method_not_allowed().into_response(),
+        _ => response,
+    }
+}
