@@ -1,0 +1,273 @@
+//! `spindle-bench`: measures spindle-host serving `GET /health` against a native hyper
+//! hello-world server on loopback, in one run and with the same load generator, plus the
+//! cost of one instantiation of the `health` component. Prints a table and writes
+//! `target/bench/host.json`.
+//!
+//! The server under test and the load generator each get their own tokio runtime (2 worker
+//! threads each), so both servers are measured the same way.
+
+mod load;
+mod native;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, ValueEnum};
+use load::LoadResult;
+use native::NativeServer;
+use serde_json::json;
+use spindle_host::UpOptions;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::runtime::Runtime;
+
+const PATH: &str = "/health";
+const COMPONENT: &str = "health";
+const INSTANTIATION_WARMUP: u32 = 200;
+const INSTANTIATION_ITERATIONS: u32 = 2000;
+/// The targets the run is checked against.
+const MIN_RATIO_PERCENT: f64 = 8.0;
+const MAX_INSTANTIATION_US: f64 = 100.0;
+
+#[derive(Parser)]
+#[command(
+    name = "spindle-bench",
+    about = "Benchmark spindle-host's /health against a native hyper server"
+)]
+struct Args {
+    /// Measured seconds per (server, connections) pair, after the warm-up.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// Warm-up seconds before each measurement.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Connection counts to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    connections: Vec<usize>,
+    /// Measure only one of the servers.
+    #[arg(long, value_enum)]
+    only: Option<Only>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Only {
+    Host,
+    Native,
+}
+
+struct Row {
+    server: &'static str,
+    connections: usize,
+    result: LoadResult,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if !(args.duration > 0.0 && args.warmup >= 0.0) || args.connections.contains(&0) {
+        bail!("--duration must be > 0, --warmup >= 0 and every connection count >= 1");
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()?;
+    let server_rt = runtime("server")?;
+    let load_rt = runtime("load")?;
+    let mut rows = Vec::new();
+
+    if args.only != Some(Only::Host) {
+        let server = server_rt.block_on(NativeServer::start())?;
+        measure(&load_rt, &args, "native", server.addr, &mut rows)?;
+        server.stop();
+    }
+
+    let mut instantiation = None;
+    if args.only != Some(Only::Native) {
+        let state_dir = tempfile::Builder::new()
+            .prefix("spindle-bench-")
+            .tempdir()?;
+        let mut opts = UpOptions::new(root.join("spin.toml"));
+        opts.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        opts.state_dir = Some(state_dir.path().to_path_buf());
+        opts.env = Some(HashMap::new());
+        opts.follow_logs = false;
+        let running = server_rt.block_on(spindle_host::up(opts)).context(
+            "failed to start the host (are the components built? run `target/host/spindle build`)",
+        )?;
+        measure(&load_rt, &args, "host", running.http_addr(), &mut rows)?;
+
+        eprintln!(
+            "measuring instantiation of `{COMPONENT}` ({INSTANTIATION_ITERATIONS} instances)..."
+        );
+        let app = running.app().clone();
+        let per_instance = server_rt.block_on(async {
+            app.measure_instantiation(COMPONENT, INSTANTIATION_WARMUP)
+                .await?;
+            app.measure_instantiation(COMPONENT, INSTANTIATION_ITERATIONS)
+                .await
+        })?;
+        instantiation = Some(per_instance.as_secs_f64() * 1e6);
+        server_rt.block_on(running.shutdown())?;
+    }
+
+    report(&args, &rows, instantiation, &root)
+}
+
+fn runtime(name: &str) -> Result<Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(format!("bench-{name}"))
+        .enable_all()
+        .build()?)
+}
+
+/// Checks `server` answers `GET /health` with 200, then loads it at each connection count.
+fn measure(
+    load_rt: &Runtime,
+    args: &Args,
+    server: &'static str,
+    addr: SocketAddr,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let (status, body) = load_rt
+        .block_on(load::get(addr, PATH))
+        .with_context(|| format!("{server}: GET {PATH} failed"))?;
+    if !status.is_success() {
+        bail!(
+            "{server}: GET {PATH} answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    eprintln!(
+        "{server} on {addr}: GET {PATH} → {status}, {} bytes: {}",
+        body.len(),
+        String::from_utf8_lossy(&body)
+    );
+    for &connections in &args.connections {
+        eprintln!(
+            "  {server}, {connections} connection(s): {}s warm-up + {}s...",
+            args.warmup, args.duration
+        );
+        let result = load_rt.block_on(load::run(
+            addr,
+            PATH,
+            connections,
+            Duration::from_secs_f64(args.warmup),
+            Duration::from_secs_f64(args.duration),
+        ))?;
+        rows.push(Row {
+            server,
+            connections,
+            result,
+        });
+    }
+    Ok(())
+}
+
+/// host req/s as a percentage of native's, at the largest connection count both were run at.
+fn ratio(rows: &[Row]) -> Option<(usize, f64)> {
+    let rps = |server: &str, c: usize| {
+        rows.iter()
+            .find(|r| r.server == server && r.connections == c)
+            .map(|r| r.result.requests_per_sec())
+    };
+    rows.iter()
+        .map(|r| r.connections)
+        .filter(|&c| rps("host", c).is_some() && rps("native", c).is_some())
+        .max()
+        .map(|c| {
+            (
+                c,
+                100.0 * rps("host", c).unwrap_or(0.0) / rps("native", c).unwrap_or(f64::NAN),
+            )
+        })
+}
+
+fn report(
+    args: &Args,
+    rows: &[Row],
+    instantiation_us: Option<f64>,
+    root: &std::path::Path,
+) -> Result<()> {
+    println!();
+    println!("| server | connections |    req/s | p50 µs | p99 µs | errors |");
+    println!("|--------|------------:|---------:|-------:|-------:|-------:|");
+    for row in rows {
+        let r = &row.result;
+        println!(
+            "| {:<6} | {:>11} | {:>8.0} | {:>6} | {:>6} | {:>6} |",
+            row.server,
+            row.connections,
+            r.requests_per_sec(),
+            r.latency.value_at_quantile(0.50),
+            r.latency.value_at_quantile(0.99),
+            r.errors,
+        );
+    }
+    println!();
+    let ratio = ratio(rows);
+    if let Some((c, percent)) = ratio {
+        println!("ratio host/native @{c}: {percent:.1}%");
+    }
+    if let Some(us) = instantiation_us {
+        println!("instantiation: {us:.1} µs");
+    }
+    let errors: u64 = rows.iter().map(|r| r.result.errors).sum();
+    let mut verdicts = Vec::new();
+    if let Some((c, percent)) = ratio {
+        let ok = percent >= MIN_RATIO_PERCENT;
+        verdicts.push(format!(
+            "ratio @{c} ≥ {MIN_RATIO_PERCENT}%: {}",
+            if ok { "ok" } else { "MISSED" }
+        ));
+    }
+    if let Some(us) = instantiation_us {
+        let ok = us < MAX_INSTANTIATION_US;
+        verdicts.push(format!(
+            "instantiation < {MAX_INSTANTIATION_US} µs: {}",
+            if ok { "ok" } else { "MISSED" }
+        ));
+    }
+    if errors > 0 {
+        verdicts.push(format!("{errors} error(s)"));
+    }
+    if !verdicts.is_empty() {
+        println!("targets: {}", verdicts.join(", "));
+    }
+
+    let results: Vec<_> = rows
+        .iter()
+        .map(|row| {
+            let r = &row.result;
+            json!({
+                "server": row.server,
+                "connections": row.connections,
+                "requests": r.requests,
+                "errors": r.errors,
+                "seconds": r.window.as_secs_f64(),
+                "requests_per_sec": r.requests_per_sec(),
+                "p50_us": r.latency.value_at_quantile(0.50),
+                "p99_us": r.latency.value_at_quantile(0.99),
+                "max_us": r.latency.max(),
+                "mean_us": r.latency.mean(),
+            })
+        })
+        .collect();
+    let report = json!({
+        "path": PATH,
+        "unix_time": SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "duration_secs": args.duration,
+        "warmup_secs": args.warmup,
+        "results": results,
+        "ratio_host_native": ratio.map(|(c, percent)| json!({ "connections": c, "percent": percent })),
+        "instantiation_us": instantiation_us,
+        "instantiation_iterations": instantiation_us.map(|_| INSTANTIATION_ITERATIONS),
+        "targets": { "min_ratio_percent": MIN_RATIO_PERCENT, "max_instantiation_us": MAX_INSTANTIATION_US },
+    });
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    let path = dir.join("host.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
