@@ -5,7 +5,7 @@ use crate::allowed_hosts::{AllowedHosts, convert_allowed_http_hosts};
 use crate::bindings::{platform, redis_trigger};
 use crate::key_value::{self, KeyValue, Stores};
 use crate::logs::ComponentLogs;
-use crate::manifest::{LoadedManifest, RouteSpec};
+use crate::manifest::{LoadedManifest, RouteSpec, StaticResponse};
 use crate::outbound_http::OutboundHttp;
 use crate::outbound_redis::{self, Connections, OutboundRedis};
 use crate::routes::Router;
@@ -65,6 +65,7 @@ pub struct App {
     pub(crate) version: String,
     pub(crate) components: HashMap<String, Arc<ComponentRuntime>>,
     pub(crate) router: Router,
+    pub(crate) static_responses: HashMap<String, StaticResponse>,
     /// `(route, component)` for every public HTTP route, in manifest order.
     public_routes: Vec<(String, String)>,
     /// Components with an HTTP trigger, public or private: the targets of service chaining.
@@ -185,7 +186,7 @@ impl App {
         )?);
         let work_dir = tempfile::Builder::new().prefix("spinup-").tempdir()?;
 
-        let engine = engine::new_engine()?;
+        let engine = engine::shared_engine()?;
         let linker = linker(&engine)?;
         let component_ids: Vec<String> = manifest.component.keys().cloned().collect();
 
@@ -193,7 +194,14 @@ impl App {
             .trigger
             .http
             .iter()
-            .map(|t| t.component.clone())
+            .filter_map(|t| t.component.clone())
+            .collect();
+        let static_responses: HashMap<String, StaticResponse> = manifest
+            .trigger
+            .http
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.static_response.clone().map(|r| (t.target(i), r)))
             .collect();
         let redis_components: HashSet<String> = manifest
             .trigger
@@ -291,16 +299,17 @@ impl App {
             .trigger
             .http
             .iter()
-            .filter_map(|t| match &t.route {
-                RouteSpec::Route(route) => Some((t.component.clone(), route.clone())),
+            .enumerate()
+            .filter_map(|(i, t)| match &t.route {
+                RouteSpec::Route(route) => Some((t.target(i), route.clone())),
                 RouteSpec::Private { .. } => None,
             })
             .collect();
-        for trigger in &manifest.trigger.http {
+        for (i, trigger) in manifest.trigger.http.iter().enumerate() {
             if let RouteSpec::Private { private: false } = trigger.route {
                 bail!(
                     "route must be a string pattern or '{{ private = true }}': '{}' has {{ private = false }}",
-                    trigger.component
+                    trigger.target(i)
                 );
             }
         }
@@ -344,6 +353,7 @@ impl App {
             version: manifest.application.version.clone(),
             components,
             router,
+            static_responses,
             public_routes: public_routes.into_iter().map(|(c, r)| (r, c)).collect(),
             http_components,
             redis_triggers,
@@ -438,16 +448,20 @@ impl App {
     }
 }
 
-/// The provider chain: `--variable`, runtime-config providers, then the environment.
+/// The provider chain: `--variable`, runtime-config providers, then the environment
+/// (`SPIN_VARIABLE_*`, then a `.env` file in the working directory, as Spin). An explicit
+/// `env` in the options replaces the process environment and its `.env` file alike.
 fn build_resolver(
     manifest: &crate::manifest::Manifest,
     runtime: &LoadedRuntimeConfig,
     opts: &UpOptions,
 ) -> Result<Resolver> {
+    let isolated = opts.env.is_some();
     let env = opts
         .env
         .clone()
         .unwrap_or_else(|| std::env::vars().collect());
+    let dotenv = |path: PathBuf| if isolated { PathBuf::new() } else { path };
     let mut providers = vec![Provider::Static(opts.variables.iter().cloned().collect())];
     for provider in &runtime.config.variables_provider {
         providers.push(match provider {
@@ -458,14 +472,14 @@ fn build_resolver(
             } => Provider::env(
                 prefix.as_deref().unwrap_or(variables::ENV_PREFIX),
                 env.clone(),
-                &dotenv_path.clone().unwrap_or_else(|| PathBuf::from(".env")),
+                &dotenv(dotenv_path.clone().unwrap_or_else(|| PathBuf::from(".env"))),
             )?,
         });
     }
     providers.push(Provider::env(
         variables::ENV_PREFIX,
         env,
-        Path::new(".env"),
+        &dotenv(PathBuf::from(".env")),
     )?);
     Ok(Resolver::new(manifest.variables.clone(), &providers))
 }
@@ -515,9 +529,9 @@ impl RunningApp {
     }
 
     /// Stops accepting requests and ends the triggers.
-    pub async fn shutdown(self) -> Result<()> {
+    pub async fn shutdown(mut self) -> Result<()> {
         self.shutdown.cancel();
-        for task in self.tasks {
+        for task in self.tasks.drain(..) {
             task.await??;
         }
         Ok(())
@@ -538,6 +552,13 @@ impl RunningApp {
     }
 }
 
+impl Drop for RunningApp {
+    /// A dropped app stops serving, even when nobody called `shutdown`.
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
 /// `spin up`: loads the app, binds the listener and starts every trigger.
 pub async fn up(opts: UpOptions) -> Result<RunningApp> {
     let app = App::load(&opts).await?;
@@ -547,13 +568,18 @@ pub async fn up(opts: UpOptions) -> Result<RunningApp> {
     let addr = listener.local_addr()?;
     let _ = app.listen_addr.set(addr);
     let shutdown = tokio_util::sync::CancellationToken::new();
+    // Subscribe first: an app whose Redis trigger cannot start does not start at all.
+    let subscriptions = if app.redis_triggers.is_empty() {
+        Vec::new()
+    } else {
+        trigger_redis::subscribe(&app).await?
+    };
     let mut tasks = vec![tokio::spawn(trigger_http::serve(
         app.clone(),
         listener,
         shutdown.clone(),
     ))];
-    if !app.redis_triggers.is_empty() {
-        let subscriptions = trigger_redis::subscribe(&app).await?;
+    if !subscriptions.is_empty() {
         tasks.push(tokio::spawn(trigger_redis::run(
             app.clone(),
             subscriptions,

@@ -12,7 +12,18 @@ const MAX_INSTANCES: u32 = 1000;
 /// Largest linear memory a guest may grow to.
 pub const MAX_MEMORY_BYTES: usize = 256 << 20;
 
-pub fn new_engine() -> Result<Engine> {
+/// The process's one engine, as in Spin: every app loaded in this process shares its instance
+/// pool (each pool reserves terabytes of address space, so one per app would not scale).
+pub fn shared_engine() -> Result<Engine> {
+    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    if let Some(engine) = ENGINE.get() {
+        return Ok(engine.clone());
+    }
+    let engine = new_engine()?;
+    Ok(ENGINE.get_or_init(|| engine).clone())
+}
+
+fn new_engine() -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);

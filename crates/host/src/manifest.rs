@@ -81,10 +81,44 @@ pub struct HttpTrigger {
     #[serde(default)]
     pub id: Option<String>,
     pub route: RouteSpec,
-    pub component: String,
+    /// Exactly one of `component` and `static_response`.
+    #[serde(default)]
+    pub component: Option<String>,
+    #[serde(default)]
+    pub static_response: Option<StaticResponse>,
     #[serde(default)]
     pub executor: Option<toml::Value>,
 }
+
+/// A route answered by the host itself, with no component.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticResponse {
+    #[serde(default = "default_status")]
+    pub status_code: u16,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+fn default_status() -> u16 {
+    200
+}
+
+impl HttpTrigger {
+    /// The router's target: the component id, or a name for a static response.
+    pub fn target(&self, index: usize) -> String {
+        match &self.component {
+            Some(id) => id.clone(),
+            None => format!("{STATIC_TARGET_PREFIX}{index}"),
+        }
+    }
+}
+
+/// Router targets that name a `static_response` trigger rather than a component (component ids
+/// cannot contain `:`).
+pub const STATIC_TARGET_PREFIX: &str = "static-response:";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
@@ -255,14 +289,17 @@ impl Manifest {
         }
         let mut seen_trigger_ids = HashMap::new();
         for trigger in &self.trigger.http {
-            self.check_component_ref(&trigger.component, "trigger.http")?;
+            match (&trigger.component, &trigger.static_response) {
+                (Some(id), None) => self.check_component_ref(id, "trigger.http")?,
+                (None, Some(_)) => {}
+                _ => bail!(
+                    "an HTTP trigger must have exactly one of `component` and `static_response`"
+                ),
+            }
             if let Some(executor) = &trigger.executor {
                 let kind = executor.get("type").and_then(|t| t.as_str()).unwrap_or("");
-                if kind != "spin" {
-                    bail!(
-                        "trigger for component `{}`: executor `{kind}` is not supported by this host",
-                        trigger.component
-                    );
+                if kind != "spin" && kind != "http" {
+                    bail!("HTTP trigger executor `{kind}` is not supported by this host");
                 }
             }
             if let Some(id) = &trigger.id

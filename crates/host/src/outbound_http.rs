@@ -106,6 +106,8 @@ async fn send(
     request.headers_mut().remove(HOST);
 
     if let Some(target) = chaining_target(&host) {
+        // Spin traps the caller here; wasi:http gives a hook no way to trap, so the guest gets
+        // an error code instead (see the README).
         if !app.http_components.contains(target) {
             return Err(Error::InternalError(Some(format!(
                 "service chaining: no component `{target}` with an HTTP trigger"
@@ -121,10 +123,18 @@ async fn send(
     send_over_network(request, options).await
 }
 
+/// Sends over the network with `Host` set from the URI, as the HTTP client Spin uses does
+/// (whatever `Host` the guest's request carried is replaced).
 async fn send_over_network(
-    request: http::Request<WasiBody>,
+    mut request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
 ) -> SendResult {
+    let host = request
+        .uri()
+        .authority()
+        .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
+        .ok_or(Error::HttpRequestUriInvalid)?;
+    request.headers_mut().insert(HOST, host);
     let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
     Ok((response.map(|body| body.boxed_unsync()), Box::new(io)))
 }

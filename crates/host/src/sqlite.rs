@@ -3,13 +3,14 @@
 
 use crate::bindings::spin::sqlite::{self, Error, QueryResult, RowResult, Value};
 use crate::key_value::blocking;
-use crate::sqlite_pool::{PooledConnection, SqlitePool};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use wasmtime::component::{HasData, Resource, ResourceTable};
 
 /// Connections one instance may hold open at once.
@@ -22,35 +23,47 @@ pub enum DatabaseConfig {
     Spin {
         #[serde(default)]
         path: Option<String>,
+        /// Allow `ATTACH` of database files (Spin denies it by default).
+        #[serde(default)]
+        allow_attach_file: bool,
     },
 }
 
+/// Where a database lives; every `open` gets a new connection to it, as in Spin, so nothing
+/// connection-scoped (temporary tables, pragmas) passes from one instance to another.
+#[derive(Debug, Clone)]
+struct Database {
+    /// `None`: a new, empty in-memory database for each connection.
+    path: Option<PathBuf>,
+    allow_attach_file: bool,
+}
+
 pub struct Databases {
-    databases: HashMap<String, Arc<SqlitePool>>,
+    databases: HashMap<String, Database>,
 }
 
 impl Databases {
     /// Relative `path`s resolve against the working directory, as in Spin; with no state
-    /// directory, `default` (like any `path`-less database) is a fresh in-memory database per
-    /// `open`.
+    /// directory, `default` (like any `path`-less database) is in memory.
     pub fn new(
         configs: &HashMap<String, DatabaseConfig>,
         state_dir: Option<&Path>,
     ) -> Result<Self> {
         let mut databases = HashMap::new();
-        for (label, DatabaseConfig::Spin { path }) in configs {
-            let pool = match path {
-                Some(path) => SqlitePool::file(&std::path::absolute(path)?)?,
-                None => SqlitePool::fresh_memory(),
-            };
-            databases.insert(label.clone(), pool);
+        for (
+            label,
+            DatabaseConfig::Spin {
+                path,
+                allow_attach_file,
+            },
+        ) in configs
+        {
+            let path = path.as_deref().map(std::path::absolute).transpose()?;
+            databases.insert(label.clone(), Database::new(path, *allow_attach_file)?);
         }
         if !databases.contains_key("default") {
-            let pool = match state_dir {
-                Some(dir) => SqlitePool::file(&dir.join("sqlite_db.db"))?,
-                None => SqlitePool::fresh_memory(),
-            };
-            databases.insert("default".into(), pool);
+            let path = state_dir.map(|dir| dir.join("sqlite_db.db"));
+            databases.insert("default".into(), Database::new(path, false)?);
         }
         Ok(Self { databases })
     }
@@ -72,6 +85,38 @@ impl Databases {
     }
 }
 
+impl Database {
+    fn new(path: Option<PathBuf>, allow_attach_file: bool) -> Result<Self> {
+        if let Some(dir) = path.as_deref().and_then(Path::parent) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("failed to create {}", dir.display()))?;
+        }
+        Ok(Self {
+            path,
+            allow_attach_file,
+        })
+    }
+
+    fn connect(&self) -> rusqlite::Result<rusqlite::Connection> {
+        let conn = match &self.path {
+            Some(path) => rusqlite::Connection::open(path)?,
+            None => rusqlite::Connection::open_in_memory()?,
+        };
+        conn.busy_timeout(Duration::from_secs(5))?;
+        if !self.allow_attach_file {
+            conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
+                AuthAction::Attach { filename }
+                    if !filename.is_empty() && filename != ":memory:" =>
+                {
+                    Authorization::Deny
+                }
+                _ => Authorization::Allow,
+            }));
+        }
+        Ok(conn)
+    }
+}
+
 pub struct InstanceState {
     databases: Arc<Databases>,
     allowed: Arc<HashSet<String>>,
@@ -90,10 +135,11 @@ impl InstanceState {
     }
 }
 
-/// An open connection in a guest's table; it holds a pooled connection for its lifetime so a
-/// transaction begun in one `execute` continues in the next.
+/// An open connection in a guest's table. Like Spin, the SQLite connection itself is made at
+/// the first `execute` and kept for the handle's lifetime (so transactions span calls).
 pub struct ConnectionHandle {
-    conn: Arc<Mutex<PooledConnection>>,
+    database: Database,
+    conn: Arc<Mutex<Option<rusqlite::Connection>>>,
 }
 
 pub struct Sqlite;
@@ -121,19 +167,16 @@ impl sqlite::HostConnection for InstanceState {
         if !self.allowed.contains(&database) {
             return Ok(Err(Error::AccessDenied));
         }
-        let Some(pool) = self.databases.databases.get(&database).cloned() else {
+        let Some(database) = self.databases.databases.get(&database).cloned() else {
             return Ok(Err(Error::NoSuchDatabase));
         };
         if self.open >= MAX_CONNECTIONS {
             return Ok(Err(Error::Io("too many connections opened".into())));
         }
-        let conn = match blocking(move || pool.get().map_err(|_| Error::InvalidConnection)).await {
-            Ok(conn) => conn,
-            Err(e) => return Ok(Err(e)),
-        };
         self.open += 1;
         Ok(Ok(self.table.push(ConnectionHandle {
-            conn: Arc::new(Mutex::new(conn)),
+            database,
+            conn: Arc::new(Mutex::new(None)),
         })?))
     }
 
@@ -146,8 +189,19 @@ impl sqlite::HostConnection for InstanceState {
         let Ok(handle) = self.table.get(&this) else {
             return Ok(Err(Error::InvalidConnection));
         };
-        let conn = handle.conn.clone();
-        Ok(blocking(move || execute(&conn.lock().unwrap(), &statement, parameters)).await)
+        let (database, conn) = (handle.database.clone(), handle.conn.clone());
+        Ok(blocking(move || {
+            let mut conn = conn.lock().unwrap();
+            if conn.is_none() {
+                *conn = Some(database.connect().map_err(io)?);
+            }
+            execute(
+                conn.as_ref().expect("connected above"),
+                &statement,
+                parameters,
+            )
+        })
+        .await)
     }
 
     async fn drop(&mut self, this: Resource<ConnectionHandle>) -> wasmtime::Result<()> {

@@ -1,7 +1,7 @@
-//! A small pool of SQLite connections to one database file, shared by the key-value and SQLite
-//! capabilities. Each guest instance borrows its own connection (as Spin opens one per
-//! instance), so concurrent requests never queue behind a single connection's mutex; WAL mode
-//! lets readers proceed while one writer commits.
+//! A small pool of SQLite connections to one key-value database file. The key-value store
+//! runs only the host's own statements, so connections can be reused across instances without
+//! one guest's connection state reaching another; concurrent requests each borrow their own
+//! connection instead of queueing behind one mutex.
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;
@@ -23,8 +23,6 @@ enum Location {
     /// One shared in-memory database (a `path`-less key-value store); all connections see
     /// the same data through a named shared cache.
     Memory(String),
-    /// A new, empty in-memory database per connection (a `path`-less SQLite database).
-    FreshMemory,
 }
 
 impl SqlitePool {
@@ -39,7 +37,6 @@ impl SqlitePool {
         });
         // Open once up front so that a bad path fails at start-up, not in the first request.
         let conn = pool.open()?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
         pool.put(conn);
         Ok(pool)
     }
@@ -59,13 +56,6 @@ impl SqlitePool {
         Ok(pool)
     }
 
-    pub fn fresh_memory() -> Arc<Self> {
-        Arc::new(Self {
-            location: Location::FreshMemory,
-            idle: Mutex::new(Vec::new()),
-        })
-    }
-
     pub fn get(self: &Arc<Self>) -> Result<PooledConnection> {
         let conn = self.idle.lock().unwrap().pop();
         let conn = match conn {
@@ -82,7 +72,6 @@ impl SqlitePool {
         let conn = match &self.location {
             Location::File(path) => Connection::open(path)
                 .with_context(|| format!("failed to open SQLite database {}", path.display()))?,
-            Location::FreshMemory => Connection::open_in_memory()?,
             Location::Memory(uri) => Connection::open_with_flags(
                 uri,
                 rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -96,9 +85,6 @@ impl SqlitePool {
     }
 
     fn put(&self, conn: Connection) {
-        if matches!(self.location, Location::FreshMemory) {
-            return;
-        }
         let mut idle = self.idle.lock().unwrap();
         if idle.len() < MAX_IDLE {
             idle.push(conn);

@@ -2,6 +2,7 @@
 //! request from the component's pre-instantiation.
 
 use crate::app::{App, ComponentRuntime};
+use crate::manifest::StaticResponse;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use http::header::{CONNECTION, HOST, HeaderName, HeaderValue};
@@ -71,6 +72,9 @@ async fn handle(
     let Some(route) = app.router.route(&path) else {
         return Ok(empty(StatusCode::NOT_FOUND));
     };
+    if let Some(fixed) = app.static_responses.get(route.component_id) {
+        return Ok(static_response(fixed));
+    }
     let component = app
         .component(route.component_id)
         .cloned()
@@ -214,6 +218,26 @@ where
             Err(e) => Err(e.into()),
         },
     }
+}
+
+fn static_response(fixed: &StaticResponse) -> Response<Body> {
+    let body = Bytes::from(fixed.body.clone().unwrap_or_default());
+    let mut response = Response::new(
+        Full::new(body)
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() =
+        StatusCode::from_u16(fixed.status_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in &fixed.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::from_str(value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
 }
 
 fn well_known(app: &App, rest: &str) -> Response<Body> {

@@ -1,6 +1,6 @@
 //! `fermyon:spin/variables@2.0.0` and application variables: `[variables]` declarations with
 //! `default`/`required`/`secret`, component `variables` templates (`"https://{{ host }}/"`),
-//! and the environment provider (`SPIN_VARIABLE_NAME`, plus a `.env` file beside the manifest).
+//! and the environment provider (`SPIN_VARIABLE_NAME`, then a `.env` file in the working directory).
 
 use crate::bindings::spin::variables::{self, Error};
 use crate::manifest::VariableDecl;
