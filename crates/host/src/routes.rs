@@ -8,67 +8,145 @@
 //!   one trailing `/` is removed (`/foo/` → `/foo`, `/` → `""`). That string
 //!   is the *based route* (`spin-matched-route`). A trailing `/...` (or a
 //!   trailing `/*`) makes the route a trailing wildcard.
-//! * **Segments**: the route is split on `/`, empty pieces are ignored, and
-//!   each piece is `*` (wildcard, only allowed last), `:name` (a parameter) or
-//!   literal text.
+//! * **Segments**: the route (leading and trailing `/` trimmed) is split
+//!   on `/` and on `.`; each piece is `*` (wildcard, only allowed last),
+//!   `:name` (a parameter) or literal text, and empty pieces are dropped.
+//!   A `/` becomes a separator segment when a non-empty piece follows it. A
+//!   `.` is glued onto the literal text just before it if the last segment
+//!   is literal text (so `/foo.json` is the literals `foo.` and `json`, and a
+//!   `.` right after an empty piece joins the literal before that piece:
+//!   `/x/.y` is `x.` then `y`); otherwise it is a dot segment (so
+//!   `/x/:p.json` is `x`, `/`, parameter `p`, `.`, `json`).
 //! * **Matching**: every leading and trailing `/` of the request path is
 //!   trimmed first, so trailing slashes never matter. Literal segments are
 //!   case-sensitive and compared on the raw (not percent-decoded) path. A
-//!   parameter needs a non-empty remainder and captures up to the next `/`
-//!   (which can be an empty capture for `//`). A trailing wildcard matches the
-//!   prefix itself and everything below it.
+//!   parameter needs a non-empty remainder; followed by a `.` in the route it
+//!   captures up to the next `.` of the path (and fails if a `/` or the end
+//!   comes first), otherwise up to the next `/` (which can be an empty
+//!   capture for `//`). A trailing wildcard matches the prefix itself and
+//!   everything below it.
 //! * **Precedence**: routes are compared position by position on the segment
-//!   kind (literal before parameter before wildcard); the first differing
-//!   position decides, then fewer segments come first, then declaration
-//!   order. The first route in that order that matches wins.
+//!   kind, in this order: literal, parameter, wildcard, `/`; the first
+//!   position that is not a tie decides, then the route with more dots comes
+//!   first, then the one with fewer segments, then declaration order. The
+//!   first route in that order that matches wins. A dot ties with a `/` or a
+//!   dot; against a literal, parameter or wildcard `routefinder` ranks either
+//!   side first, so the route being inserted wins. With dots the comparison
+//!   is therefore neither antisymmetric nor transitive, and the order is the
+//!   one `routefinder` gets by inserting the routes into a `BTreeMap` in
+//!   declaration order, which is also done here.
 //! * **Duplicates**: two routes with the same raw string: the later
 //!   declaration wins but keeps the position of the first, and a warning is
 //!   produced. Raw strings that differ but normalise the same (`/foo` and
 //!   `/foo/`) are both kept; the first declared wins.
 //!
-//! Deviation from Spin: `routefinder` also splits route segments on `.`
-//! (so `/x/:p.json` is a parameter `p` followed by the literal `.json`). That
-//! is not implemented here: a `.` is an ordinary character of a segment, so
-//! `/x/:p.json` is a parameter named `p.json` capturing the whole segment, and
-//! routes whose only difference is dot structure may be ordered differently.
-//! Also, a `*` segment that is not the last segment is rejected when the
-//! router is built (`routefinder` accepts it and then panics at match time).
+//! Deviations from Spin: a `*` segment that is not the last segment (also
+//! `/*.json`) is rejected when the router is built (`routefinder` accepts it
+//! and then panics at match time). `routefinder` mixes byte and character
+//! offsets, so it mis-splits routes and paths containing non-ASCII text; here
+//! those are split as written.
 //!
 //! The router does not special-case `/.well-known/spin/`: the server answers
 //! those paths before consulting the router. [`Router::build`] only warns
 //! about routes declared there.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Result, anyhow};
 
 /// Paths under this prefix are handled by the runtime, never by components.
 pub const WELL_KNOWN_PREFIX: &str = "/.well-known/spin/";
 
-/// The kind of a route segment, ordered by precedence (earlier = tried first).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Kind {
-    Exact,
-    Param,
-    Wildcard,
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Segment {
+    /// Literal text (may contain `.`; never contains `/`).
     Exact(String),
+    /// `:name`.
     Param(String),
+    /// `*`, always the last segment.
     Wildcard,
+    /// A `/` between two segments.
+    Slash,
+    /// A `.` that does not follow literal text.
+    Dot,
 }
 
 impl Segment {
-    fn kind(&self) -> Kind {
-        match self {
-            Segment::Exact(_) => Kind::Exact,
-            Segment::Param(_) => Kind::Param,
-            Segment::Wildcard => Kind::Wildcard,
+    /// Compares the segment of a route being inserted (`self`) with the
+    /// segment at the same position of an already placed route (`Less` = the
+    /// new route goes first): literal, parameter, wildcard, slash; a dot ties
+    /// with a slash or a dot, and against anything else the new route goes
+    /// first (`routefinder` ranks a dot and a literal, parameter or wildcard
+    /// each above the other, whichever side is asked).
+    fn precedence(&self, placed: &Segment) -> Ordering {
+        fn rank(segment: &Segment) -> u8 {
+            match segment {
+                Segment::Exact(_) => 0,
+                Segment::Param(_) => 1,
+                Segment::Wildcard => 2,
+                Segment::Slash | Segment::Dot => 3,
+            }
+        }
+        match (self, placed) {
+            (Segment::Dot | Segment::Slash, Segment::Dot | Segment::Slash) => Ordering::Equal,
+            (Segment::Dot, _) | (_, Segment::Dot) => Ordering::Less,
+            _ => rank(self).cmp(&rank(placed)),
         }
     }
 }
+
+/// Compares a route being inserted with an already placed one (`Less` = the
+/// new route goes first): the first position whose [`Segment::precedence`]
+/// is not a tie decides, then more dots, then fewer segments.
+fn compare_routes(new: &[Segment], placed: &[Segment]) -> Ordering {
+    let dots = |segments: &[Segment]| segments.iter().filter(|s| **s == Segment::Dot).count();
+    new.iter()
+        .zip(placed)
+        .map(|(n, p)| n.precedence(p))
+        .find(|o| o.is_ne())
+        .unwrap_or_else(|| {
+            dots(placed)
+                .cmp(&dots(new))
+                .then_with(|| new.len().cmp(&placed.len()))
+        })
+}
+
+/// The key routes are sorted by: [`compare_routes`], then declaration order.
+///
+/// With dots, [`compare_routes`] is neither antisymmetric nor transitive
+/// (`/files/:n.json` before `/`, `/` before `/files/x`, `/files/x` before
+/// `/files/:n.json`), so the order depends on how the routes are inserted.
+/// `routefinder` inserts them in declaration order into a `BTreeMap`, whose
+/// search compares the new key (as `self`) with the keys already in the
+/// map; doing the same gives Spin's order for any number of routes. (The
+/// standard library leaves the effect of an inconsistent `Ord` on a
+/// `BTreeMap` unspecified but memory-safe; insertion only uses it to choose
+/// a position, which is what `routefinder` relies on as well.)
+struct RouteKey {
+    segments: Vec<Segment>,
+    index: usize,
+}
+
+impl Ord for RouteKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        compare_routes(&self.segments, &other.segments).then(self.index.cmp(&other.index))
+    }
+}
+
+impl PartialOrd for RouteKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for RouteKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.index == other.index
+    }
+}
+
+impl Eq for RouteKey {}
 
 #[derive(Clone, Debug)]
 struct Entry {
@@ -81,7 +159,6 @@ struct Entry {
     prefix: String,
     is_wildcard: bool,
     segments: Vec<Segment>,
-    kinds: Vec<Kind>,
 }
 
 /// Spin's HTTP route table. See the module documentation for the rules.
@@ -203,8 +280,8 @@ impl Router {
             warnings.extend(duplicates);
         }
 
-        let mut entries = Vec::with_capacity(pending.len());
-        for p in pending {
+        let mut sorted = BTreeMap::new();
+        for (index, p) in pending.into_iter().enumerate() {
             let (segments, is_wildcard, prefix) =
                 parse_based_route(&p.based_route).map_err(|e| {
                     anyhow!(
@@ -218,8 +295,7 @@ impl Router {
                 .strip_suffix("/...")
                 .unwrap_or(&p.raw_route)
                 .to_string();
-            let kinds = segments.iter().map(Segment::kind).collect();
-            entries.push(Entry {
+            let entry = Entry {
                 component_id: p.component_id,
                 raw_route: p.raw_route,
                 based_route: p.based_route,
@@ -227,9 +303,14 @@ impl Router {
                 prefix,
                 is_wildcard,
                 segments,
-                kinds,
-            });
+            };
+            let key = RouteKey {
+                segments: entry.segments.clone(),
+                index,
+            };
+            sorted.insert(key, entry);
         }
+        let entries: Vec<Entry> = sorted.into_values().collect();
 
         if entries
             .iter()
@@ -239,10 +320,6 @@ impl Router {
                 "Routes under {WELL_KNOWN_PREFIX} are handled by the Spin runtime and will never be reached"
             ));
         }
-
-        // Lexicographic on the kinds (a prefix sorts first, i.e. fewer
-        // segments first); the sort is stable, so ties keep declaration order.
-        entries.sort_by(|a, b| a.kinds.cmp(&b.kinds));
 
         Ok((Router { entries }, warnings))
     }
@@ -325,23 +402,7 @@ fn parse_based_route(based: &str) -> Result<(Vec<Segment>, bool, String), String
         (based.to_string(), false, based.to_string())
     };
 
-    let mut segments = Vec::new();
-    for piece in spec.split('/').filter(|p| !p.is_empty()) {
-        let segment = if piece == "*" {
-            Segment::Wildcard
-        } else if piece.starts_with('*') {
-            return Err(format!(
-                "since there can only be one wildcard, it doesn't need a name. replace `{piece}` with `*`"
-            ));
-        } else if piece == ":" {
-            return Err("params must be named".to_string());
-        } else if let Some(name) = piece.strip_prefix(':') {
-            Segment::Param(name.to_string())
-        } else {
-            Segment::Exact(piece.to_string())
-        };
-        segments.push(segment);
-    }
+    let segments = parse_segments(&spec)?;
 
     if let Some(pos) = segments.iter().position(|s| *s == Segment::Wildcard)
         && pos + 1 != segments.len()
@@ -353,6 +414,53 @@ fn parse_based_route(based: &str) -> Result<(Vec<Segment>, bool, String), String
     }
 
     Ok((segments, is_wildcard, prefix))
+}
+
+/// Splits a route spec on `/` and `.` into segments (see the module docs).
+fn parse_segments(spec: &str) -> Result<Vec<Segment>, String> {
+    let mut segments = Vec::new();
+    let mut rest = spec.trim_matches('/');
+    // The separator just before `rest` (`None` at the start).
+    let mut separator = None;
+    loop {
+        let end = rest.find(['/', '.']).unwrap_or(rest.len());
+        let (piece, tail) = rest.split_at(end);
+        let segment = if piece.is_empty() {
+            None
+        } else if piece == "*" {
+            Some(Segment::Wildcard)
+        } else if piece.starts_with('*') {
+            return Err(format!(
+                "since there can only be one wildcard, it doesn't need a name. replace `{piece}` with `*`"
+            ));
+        } else if piece == ":" {
+            return Err("params must be named".to_string());
+        } else if let Some(name) = piece.strip_prefix(':') {
+            Some(Segment::Param(name.to_string()))
+        } else {
+            Some(Segment::Exact(piece.to_string()))
+        };
+        if separator == Some('.') {
+            match segments.last_mut() {
+                Some(Segment::Exact(text)) => text.push('.'),
+                _ => segments.push(Segment::Dot),
+            }
+        }
+        if let Some(segment) = segment {
+            if separator == Some('/') {
+                segments.push(Segment::Slash);
+            }
+            segments.push(segment);
+        }
+        let mut chars = tail.chars();
+        match chars.next() {
+            Some(c) => {
+                separator = Some(c);
+                rest = chars.as_str();
+            }
+            None => return Ok(segments),
+        }
+    }
 }
 
 struct Captured<'r, 'p> {
@@ -368,23 +476,23 @@ fn match_segments<'r, 'p>(segments: &'r [Segment], path: &'p str) -> Option<Capt
         wildcard: None,
     };
     for (index, segment) in segments.iter().enumerate() {
-        if index > 0 {
-            // The `/` separating this segment from the previous one. It may
-            // only be absent when nothing is left and a wildcard follows
-            // (`/foo/...` matching `/foo`).
-            match rest.strip_prefix('/') {
-                Some(after) => rest = after,
-                None if rest.is_empty() && *segment == Segment::Wildcard => {}
-                None => return None,
-            }
-        }
+        let next = segments.get(index + 1);
         match segment {
             Segment::Exact(text) => rest = rest.strip_prefix(text.as_str())?,
             Segment::Param(name) => {
                 if rest.is_empty() {
                     return None;
                 }
-                let end = rest.find('/').unwrap_or(rest.len());
+                let end = if next == Some(&Segment::Dot) {
+                    // Up to the next `.`, which must come before any `/`.
+                    let end = rest.find(['.', '/'])?;
+                    if !rest[end..].starts_with('.') {
+                        return None;
+                    }
+                    end
+                } else {
+                    rest.find('/').unwrap_or(rest.len())
+                };
                 let (value, after) = rest.split_at(end);
                 captured.params.push((name.as_str(), value));
                 rest = after;
@@ -393,6 +501,14 @@ fn match_segments<'r, 'p>(segments: &'r [Segment], path: &'p str) -> Option<Capt
                 captured.wildcard = Some(rest);
                 rest = "";
             }
+            // The `/` may only be absent when nothing is left and a
+            // wildcard follows (`/foo/...` matching `/foo`).
+            Segment::Slash => match rest.strip_prefix('/') {
+                Some(after) if next.is_some() => rest = after,
+                None if rest.is_empty() && matches!(next, None | Some(Segment::Wildcard)) => {}
+                _ => return None,
+            },
+            Segment::Dot => rest = rest.strip_prefix('.')?,
         }
     }
     (rest.is_empty() || rest == "/").then_some(captured)
@@ -439,7 +555,7 @@ mod tests {
     #[test]
     fn sorted_order_matches_routefinder() {
         // The order routefinder 0.5.4 produces for this set (notes §1.4),
-        // without the dotted `/x/:p.json` route.
+        // without the dotted `/x/:p.json` route (see `dotted_sorted_order`).
         let expected = [
             "/",
             "/foo",
@@ -812,6 +928,19 @@ mod tests {
             ),
             // The first parse error wins over the mid-route wildcard check.
             ("/*/:", "params must be named"),
+            (
+                "/*.json",
+                "a wildcard (`*` or `...`) is only supported as the last segment of a route",
+            ),
+            (
+                "/a.*/b",
+                "a wildcard (`*` or `...`) is only supported as the last segment of a route",
+            ),
+            ("/x/:.json", "params must be named"),
+            (
+                "/x/*y.z",
+                "since there can only be one wildcard, it doesn't need a name. replace `*y` with `*`",
+            ),
         ] {
             let err = Router::build([("comp".to_string(), route.to_string())])
                 .expect_err("route should be rejected");
@@ -829,13 +958,364 @@ mod tests {
         // Not wildcards: `*` or `...` inside a segment are literal text.
         let router = build_self_named(&["/a*b", "/x/...y", "/files/:name.json"]);
         assert_eq!(matched_id(&router, "/a*b"), Some("/a*b"));
-        assert_eq!(matched_id(&router, "/x/...y"), Some("/x/...y"));
-        // Deviation (documented): no `.` splitting, the param takes the segment.
+        // routefinder glues the dots onto `x` and drops the `/` before them.
+        assert_eq!(matched_id(&router, "/x...y"), Some("/x/...y"));
+        assert_eq!(matched_id(&router, "/x/...y"), None);
+        // The parameter stops at the `.`.
         let m = router.route("/files/report.json").expect("should match");
+        assert_eq!(m.params, vec![("name".to_string(), "report".to_string())]);
+    }
+
+    #[test]
+    fn dotted_parsing() {
+        use Segment::{Dot, Exact, Param, Slash, Wildcard};
+        let exact = |s: &str| Exact(s.to_string());
+        let param = |s: &str| Param(s.to_string());
+        // Checked against routefinder 0.5.4's `RouteSpec::segments`.
+        for (spec, expected) in [
+            (
+                "/x/:p.json",
+                vec![exact("x"), Slash, param("p"), Dot, exact("json")],
+            ),
+            ("/foo.json", vec![exact("foo."), exact("json")]),
+            ("/a..b", vec![exact("a.."), exact("b")]),
+            ("/x/.y", vec![exact("x."), exact("y")]),
+            ("/x/...y", vec![exact("x..."), exact("y")]),
+            ("x.", vec![exact("x.")]),
+            (".x", vec![Dot, exact("x")]),
+            ("./x", vec![Dot, Slash, exact("x")]),
+            ("..", vec![Dot, Dot]),
+            (":a.", vec![param("a"), Dot]),
+            ("/:a.*", vec![param("a"), Dot, Wildcard]),
+            ("/:a..:b", vec![param("a"), Dot, Dot, param("b")]),
+            (
+                "a.b/:c.d.:e/f.",
+                vec![
+                    exact("a."),
+                    exact("b"),
+                    Slash,
+                    param("c"),
+                    Dot,
+                    exact("d."),
+                    param("e"),
+                    Slash,
+                    exact("f."),
+                ],
+            ),
+            (
+                "/.well-known/spin/x",
+                vec![
+                    Dot,
+                    exact("well-known"),
+                    Slash,
+                    exact("spin"),
+                    Slash,
+                    exact("x"),
+                ],
+            ),
+            ("", vec![]),
+        ] {
+            assert_eq!(parse_segments(spec), Ok(expected), "spec {spec:?}");
+        }
+    }
+
+    #[test]
+    fn dotted_params() {
+        type Params<'a> = Option<Vec<(&'a str, &'a str)>>;
+        let table: &[(&str, &str, Params)] = &[
+            (
+                "/report/:id.json",
+                "/report/7.json",
+                Some(vec![("id", "7")]),
+            ),
+            (
+                "/report/:id.json",
+                "/report/7.json/",
+                Some(vec![("id", "7")]),
+            ),
+            ("/report/:id.json", "/report/7", None),
+            ("/report/:id.json", "/report/7.xml", None),
+            // Captures up to the first `.`; no backtracking.
+            ("/report/:id.json", "/report/a.b.json", None),
+            ("/report/:id.json", "/report/a/b.json", None),
+            ("/report/:id.json", "/report/.json", Some(vec![("id", "")])),
+            ("/x/:p.json", "/x/1.json", Some(vec![("p", "1")])),
+            (
+                "/f/:base.:ext",
+                "/f/a.b",
+                Some(vec![("base", "a"), ("ext", "b")]),
+            ),
+            (
+                "/f/:base.:ext",
+                "/f/a.b.c",
+                Some(vec![("base", "a"), ("ext", "b.c")]),
+            ),
+            ("/f/:base.:ext", "/f/a", None),
+            ("/f/:name.tar.gz", "/f/a.tar.gz", Some(vec![("name", "a")])),
+            ("/f/:name.tar.gz", "/f/a.tar", None),
+            ("/:a.", "/q.", Some(vec![("a", "q")])),
+            ("/:a.", "/q", None),
+            ("/v/:a..:b", "/v/q..z", Some(vec![("a", "q"), ("b", "z")])),
+            // A param not followed by `.` still takes the whole segment.
+            ("/files/:name", "/files/a.b", Some(vec![("name", "a.b")])),
+            (
+                "/files/:name/raw",
+                "/files/a.json/raw",
+                Some(vec![("name", "a.json")]),
+            ),
+            // Percent-encoded dots are not dots.
+            ("/r/:id.json", "/r/a%2Ejson", None),
+        ];
+        for (route, path, expected) in table {
+            let router = build_self_named(&[route]);
+            let got = router.route(path).map(|m| m.params);
+            let expected = expected.as_ref().map(|ps| {
+                ps.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(got, expected, "route {route:?} path {path:?}");
+        }
+    }
+
+    #[test]
+    fn dotted_param_with_wildcard() {
+        let router = build_self_named(&["/dl/:name.*"]);
+        let m = router.route("/dl/a.tar.gz").expect("should match");
+        assert_eq!(m.params, vec![("name".to_string(), "a".to_string())]);
+        assert_eq!(m.path_info, "/tar.gz");
+        assert_eq!(matched_id(&router, "/dl/a"), None);
+    }
+
+    #[test]
+    fn dotted_exact_segments() {
+        for (route, path, matches) in [
+            ("/index.html", "/index.html", true),
+            ("/index.html", "/index.html/", true),
+            ("/index.html", "/index", false),
+            ("/index.html", "/index.htm", false),
+            ("/index.html", "/indexxhtml", false),
+            ("/index.html", "/index/html", false),
+            ("/a..b", "/a..b", true),
+            ("/a..b", "/a.b", false),
+            ("/x.", "/x.", true),
+            ("/x.", "/x", false),
+            ("/.hidden", "/.hidden", true),
+            ("/.hidden", "/hidden", false),
+            ("/./x", "/./x", true),
+            ("/./x", "/x", false),
+            ("/x/.y", "/x.y", true),
+            ("/x/.y", "/x/.y", false),
+            ("/v1.2/api", "/v1.2/api", true),
+            ("/v1.2/api", "/v1.2api", false),
+            ("/foo.*", "/foo.bar", true),
+            ("/foo.*", "/foo.", true),
+            ("/foo.*", "/foo", false),
+            ("/.well-known/spin/x", "/.well-known/spin/x", true),
+        ] {
+            let router = build_self_named(&[route]);
+            assert_eq!(
+                router.route(path).is_some(),
+                matches,
+                "route {route:?} path {path:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn precedence_with_dots() {
+        // Orders and matches checked against routefinder 0.5.4.
+        let declared = [
+            "/files/...",
+            "/files/:name",
+            "/files/:name.json",
+            "/files/:name.tar.gz",
+            "/files/:base.:ext",
+            "/files/index.html",
+            "/files/:name/raw",
+            "/:a.json",
+            "/",
+            "/...",
+        ];
+        let router = build_self_named(&declared);
+        let order: Vec<&str> = router.routes().map(|r| r.raw_route).collect();
         assert_eq!(
-            m.params,
-            vec![("name.json".to_string(), "report.json".to_string())]
+            order,
+            [
+                "/",
+                "/files/index.html",
+                "/files/:name.json",
+                "/files/:name.tar.gz",
+                "/files/:name/raw",
+                "/files/:base.:ext",
+                "/files/:name",
+                "/files/...",
+                // After `/` although it beats `/`: not transitive.
+                "/:a.json",
+                "/...",
+            ]
         );
+        for (path, expected) in [
+            ("/files/report.json", "/files/:name.json"),
+            ("/files/a.tar.gz", "/files/:name.tar.gz"),
+            ("/files/a.b", "/files/:base.:ext"),
+            ("/files/a.b.c", "/files/:base.:ext"),
+            ("/files/index.html", "/files/index.html"),
+            ("/files/index.json", "/files/:name.json"),
+            ("/files/a", "/files/:name"),
+            ("/files/a/raw", "/files/:name/raw"),
+            ("/files/a.json/raw", "/files/:name/raw"),
+            ("/files/.json", "/files/:name.json"),
+            ("/files/a/b", "/files/..."),
+            ("/x.json", "/:a.json"),
+            ("/x.y", "/..."),
+            ("/", "/"),
+        ] {
+            assert_eq!(matched_id(&router, path), Some(expected), "path {path:?}");
+        }
+
+        let router = build_self_named(&[
+            "/api/:v.json",
+            "/api/v1",
+            "/api/:v",
+            "/api/v1.json",
+            "/api/:v/...",
+        ]);
+        let order: Vec<&str> = router.routes().map(|r| r.raw_route).collect();
+        assert_eq!(
+            order,
+            [
+                "/api/v1",
+                "/api/v1.json",
+                "/api/:v.json",
+                "/api/:v",
+                "/api/:v/...",
+            ]
+        );
+        for (path, expected) in [
+            ("/api/v1", Some("/api/v1")),
+            ("/api/v1.json", Some("/api/v1.json")),
+            ("/api/v2.json", Some("/api/:v.json")),
+            ("/api/v2", Some("/api/:v")),
+            ("/api/v2/x", Some("/api/:v/...")),
+            ("/api/v2.json/x", Some("/api/:v/...")),
+        ] {
+            assert_eq!(matched_id(&router, path), expected, "path {path:?}");
+        }
+    }
+
+    #[test]
+    fn non_transitive_precedence_follows_declaration() {
+        // `/files/:n.json` beats `/` (more dots), `/` beats `/files/x`
+        // (fewer segments), `/files/x` beats `/files/:n.json` (literal
+        // before param): the declaration order decides, as in routefinder.
+        for (declared, expected) in [
+            (
+                ["/", "/files/x", "/files/:n.json"],
+                ["/files/:n.json", "/", "/files/x"],
+            ),
+            (
+                ["/files/:n.json", "/files/x", "/"],
+                ["/", "/files/x", "/files/:n.json"],
+            ),
+            (
+                ["/files/x", "/files/:n.json", "/"],
+                ["/", "/files/x", "/files/:n.json"],
+            ),
+        ] {
+            let router = build_self_named(&declared);
+            let order: Vec<&str> = router.routes().map(|r| r.raw_route).collect();
+            assert_eq!(order, expected, "declared {declared:?}");
+        }
+        // A dot against a literal: the later declaration goes first.
+        for (declared, expected) in [
+            (["/foo", "/.hidden"], ["/.hidden", "/foo"]),
+            (["/.hidden", "/foo"], ["/foo", "/.hidden"]),
+        ] {
+            let router = build_self_named(&declared);
+            let order: Vec<&str> = router.routes().map(|r| r.raw_route).collect();
+            assert_eq!(order, expected, "declared {declared:?}");
+        }
+        // A dot against a slash is a tie; more dots first.
+        let router = build_self_named(&["/:a/b", "/:a", "/:a.json"]);
+        let order: Vec<&str> = router.routes().map(|r| r.raw_route).collect();
+        assert_eq!(order, ["/:a.json", "/:a", "/:a/b"]);
+    }
+
+    #[test]
+    fn dotted_sorted_order() {
+        // 13 routes, so routefinder's map is more than one node deep; both
+        // orders checked against routefinder 0.5.4 (the first is notes §1.4).
+        for (declared, expected) in [
+            (
+                [
+                    "/...",
+                    "/",
+                    "/foo",
+                    "/foo/...",
+                    "/foo/bar",
+                    "/foo/:id",
+                    "/foo/:id/...",
+                    "/:a/bar",
+                    "/a/...",
+                    "/:x/b/c",
+                    "/foo/bar/...",
+                    "/x/:p.json",
+                    "/x/:p",
+                ],
+                [
+                    "/x/:p.json",
+                    "/",
+                    "/foo",
+                    "/foo/bar",
+                    "/foo/bar/...",
+                    "/foo/:id",
+                    "/x/:p",
+                    "/foo/:id/...",
+                    "/foo/...",
+                    "/a/...",
+                    "/:a/bar",
+                    "/:x/b/c",
+                    "/...",
+                ],
+            ),
+            (
+                [
+                    "/...",
+                    "/:x/b/c",
+                    "/foo/:id",
+                    "/foo/...",
+                    "/foo/bar/...",
+                    "/",
+                    "/x/:p",
+                    "/x/:p.json",
+                    "/a/...",
+                    "/foo/:id/...",
+                    "/:a/bar",
+                    "/foo/bar",
+                    "/foo",
+                ],
+                [
+                    "/foo",
+                    "/foo/bar",
+                    "/x/:p.json",
+                    "/",
+                    "/foo/bar/...",
+                    "/foo/:id",
+                    "/x/:p",
+                    "/foo/:id/...",
+                    "/foo/...",
+                    "/a/...",
+                    "/:a/bar",
+                    "/:x/b/c",
+                    "/...",
+                ],
+            ),
+        ] {
+            let router = build_self_named(&declared);
+            let order: Vec<&str> = router.routes().map(|r| r.raw_route).collect();
+            assert_eq!(order, expected, "declared {declared:?}");
+        }
     }
 
     #[test]
@@ -867,12 +1347,32 @@ mod tests {
 
     #[test]
     fn never_panics_on_odd_paths() {
-        let router = build_self_named(&["/", "/...", "/a/:b/...", "/c/:d", "/é/ü"]);
+        let router = build_self_named(&[
+            "/",
+            "/...",
+            "/a/:b/...",
+            "/c/:d",
+            "/é/ü",
+            "/e/:x.é",
+            "/f/:é.:ü",
+            "/.:p.",
+            "/..",
+        ]);
         for path in [
-            "", "/", "//", "a", "é", "/é/ü", "/a/é/", "/c/%", "?", "/a/b?c", "\u{0}",
+            "", "/", "//", "a", "é", "/é/ü", "/a/é/", "/c/%", "?", "/a/b?c", "\u{0}", ".", "..",
+            "/./", "/e/é.é", "/e/.é", "/f/é.ü", "/f/é", "/f/.", "/.é.", "/é.", "/..",
         ] {
             let _ = router.route(path);
         }
+        // Non-ASCII is split as written (routefinder mis-splits it).
         assert_eq!(matched_id(&router, "/é/ü"), Some("/é/ü"));
+        let m = router.route("/f/é.ü").expect("should match");
+        assert_eq!(
+            m.params,
+            vec![
+                ("é".to_string(), "é".to_string()),
+                ("ü".to_string(), "ü".to_string())
+            ]
+        );
     }
 }
