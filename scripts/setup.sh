@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Prerequisites for building and testing Spindle, on a fresh Debian machine that has only
+# rustup/cargo. Sourced by scripts/test and scripts/up; can also be run on its own.
+# Installs (only what is missing): the wasm32-wasip2 Rust target, a C compiler (rusqlite
+# builds SQLite from source) and redis-server (the integration tests start real ones).
+set -euo pipefail
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+SPINDLE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$SPINDLE_ROOT"
+
+# --- Rust target for the components -------------------------------------------------------
+if ! command -v rustup >/dev/null 2>&1; then
+    say "rustup is not on PATH: install Rust with rustup (https://rustup.rs) first" >&2
+    exit 1
+fi
+installed_targets="$(rustup target list --installed)"
+if ! grep -qx 'wasm32-wasip2' <<<"$installed_targets"; then
+    say "rustup target add wasm32-wasip2"
+    rustup target add wasm32-wasip2
+fi
+
+# --- Debian packages ----------------------------------------------------------------------
+missing_packages=()
+command -v cc >/dev/null 2>&1 || missing_packages+=(gcc libc6-dev)
+command -v redis-server >/dev/null 2>&1 || missing_packages+=(redis-server)
+
+if ((${#missing_packages[@]} > 0)); then
+    if ! command -v apt-get >/dev/null 2>&1; then
+        say "missing ${missing_packages[*]} and no apt-get to install them: install them by hand" >&2
+        exit 1
+    fi
+    SUDO=()
+    if [ "$(id -u)" -ne 0 ]; then
+        SUDO=(sudo)
+    fi
+    say "${SUDO[*]:+${SUDO[*]} }apt-get update"
+    "${SUDO[@]}" apt-get update
+    say "${SUDO[*]:+${SUDO[*]} }apt-get install -y ${missing_packages[*]}"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing_packages[@]}"
+fi

@@ -1,0 +1,663 @@
+//! The integration-test harness: start a real Spindle app in-process, the way `spin up` would,
+//! against its own real `redis-server`, and talk to it over HTTP.
+//!
+//! ```no_run
+//! # async fn story() {
+//! let app = spindle_tests::spawn_app().await;
+//! let response = app.get("/health").await;
+//! assert_eq!(response.status, 200);
+//! # }
+//! ```
+//!
+//! Every [`TestApp`] is isolated: a fresh state and log directory, its own Redis, an empty
+//! process environment for `SPIN_VARIABLE_*`, and an ephemeral port. Tests can run in parallel.
+//!
+//! Run everything with `scripts/test`: it installs `redis-server` and builds the components
+//! (and the test fixtures) before `cargo test`.
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use reqwest::header::HeaderMap;
+use serde::de::DeserializeOwned;
+use spindle_host::{RunningApp, UpOptions};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// What to run when something the tests need is missing.
+pub const TEST_COMMAND: &str = "scripts/test";
+
+/// How long one request may take before the test fails instead of hanging.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------------------------------------
+// Paths and prerequisites
+// ---------------------------------------------------------------------------------------------
+
+/// The repository root (the workspace holding `spin.toml`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent directory")
+        .to_path_buf()
+}
+
+/// The real application's manifest, `<repo>/spin.toml`.
+pub fn app_manifest() -> PathBuf {
+    repo_root().join("spin.toml")
+}
+
+/// Parses a `spin.toml` (or any TOML file) into a table, for tests that compare what the app
+/// reports with what the manifest declares.
+pub fn read_toml(path: impl AsRef<Path>) -> toml::Table {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.parse()
+        .unwrap_or_else(|e| panic!("cannot parse {}: {e}", path.display()))
+}
+
+/// `[application] version` of the real app's `spin.toml`.
+pub fn app_version() -> String {
+    read_toml(app_manifest())["application"]
+        .get("version")
+        .and_then(|v| v.as_str())
+        .expect("spin.toml has [application] version")
+        .to_string()
+}
+
+/// The local `source` files of every component of a manifest that are missing.
+fn missing_component_sources(manifest: &Path) -> Vec<PathBuf> {
+    let manifest = if manifest.is_dir() {
+        manifest.join("spin.toml")
+    } else {
+        manifest.to_path_buf()
+    };
+    let dir = manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let table = read_toml(&manifest);
+    let Some(components) = table.get("component").and_then(|c| c.as_table()) else {
+        return Vec::new();
+    };
+    components
+        .values()
+        .filter_map(|c| c.get("source").and_then(|s| s.as_str()))
+        .map(|source| dir.join(source))
+        .filter(|path| !path.is_file())
+        .collect()
+}
+
+/// Panics unless every component of the real app has been built.
+pub fn components_built() {
+    assert_components_built(&app_manifest());
+}
+
+/// Panics unless every local component `source` of `manifest` exists.
+#[track_caller]
+pub fn assert_components_built(manifest: &Path) {
+    let missing = missing_component_sources(manifest);
+    if !missing.is_empty() {
+        let list: Vec<String> = missing
+            .iter()
+            .map(|p| format!("  {}", p.display()))
+            .collect();
+        panic!(
+            "the components of {} are not built:\n{}\nrun {TEST_COMMAND} (it builds the components first)",
+            manifest.display(),
+            list.join("\n")
+        );
+    }
+}
+
+/// Host logs (`tracing`) go to the test's captured output, shown when a test fails.
+/// `RUST_LOG` overrides the default filter.
+fn init_tracing() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("spindle_host=info,warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis
+// ---------------------------------------------------------------------------------------------
+
+/// A real `redis-server` on a free loopback port, with its data in a temporary directory and
+/// no persistence. Killed on drop; and, through `PR_SET_PDEATHSIG`, killed by the kernel if
+/// the test process dies first.
+///
+/// `PR_SET_PDEATHSIG` fires when the *thread* that spawned the server exits, so start (and
+/// restart) servers from the test's own thread or the runtime it drives, never from a
+/// short-lived thread such as `spawn_blocking`'s.
+pub struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+    dir: TempDir,
+}
+
+impl RedisServer {
+    /// Starts a server on a free port and waits until it answers `PING`.
+    pub fn start() -> Result<Self> {
+        let binary = redis_server_binary()?;
+        let dir = tempfile::Builder::new()
+            .prefix("spindle-redis-")
+            .tempdir()?;
+        let mut last_error = None;
+        // Another process may take the port between our probe and the server's bind: retry.
+        for _ in 0..8 {
+            let port = free_port()?;
+            match spawn_redis(&binary, port, dir.path()) {
+                Ok(child) => {
+                    return Ok(Self {
+                        child: Some(child),
+                        port,
+                        dir,
+                    });
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap()).context("could not start redis-server on a free port")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `redis://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        match &mut self.child {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Kills the server (as a crash would: no shutdown, and with no persistence all data is
+    /// lost). The port stays reserved for [`restart`](Self::restart) only as long as nobody
+    /// else takes it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the server if it runs, then starts a new one on the same port (empty, since
+    /// nothing is persisted) and waits until it answers `PING`.
+    pub fn restart(&mut self) -> Result<()> {
+        self.stop();
+        let binary = redis_server_binary()?;
+        let mut last_error = None;
+        // The old listener may take a moment to go away.
+        for _ in 0..20 {
+            match spawn_redis(&binary, self.port, self.dir.path()) {
+                Ok(child) => {
+                    self.child = Some(child);
+                    return Ok(());
+                }
+                Err(e) => last_error = Some(e),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(last_error.unwrap())
+            .with_context(|| format!("could not restart redis-server on port {}", self.port))
+    }
+
+    /// Sends one command (inline syntax, e.g. `"SET key value"`) and returns the raw RESP reply:
+    /// a quick way for a test to look at or prepare what the app sees in Redis.
+    pub fn command(&self, command: &str) -> Result<String> {
+        redis_command(self.port, command)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn redis_server_binary() -> Result<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("redis-server"))
+        .find(|candidate| candidate.is_file())
+        .with_context(|| {
+            format!(
+                "`redis-server` is not on PATH: the integration tests need a real Redis. \
+                 Run the tests with {TEST_COMMAND} (from the repository root), which installs it"
+            )
+        })
+}
+
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind a loopback port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Spawns `redis-server` on `port` and waits until *this* server answers (a server that lost
+/// the port to someone else exits, and an answer from someone else's server is told apart by
+/// its `process_id`).
+fn spawn_redis(binary: &Path, port: u16, dir: &Path) -> Result<Child> {
+    let log = dir.join(format!("redis-{port}.log"));
+    let _ = std::fs::remove_file(&log);
+    let mut command = Command::new(binary);
+    command
+        .arg("--port")
+        .arg(port.to_string())
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .arg("--logfile")
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    let parent = std::process::id() as libc::pid_t;
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the prctl took effect.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("failed to run {}", binary.display()))?;
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            bail!(
+                "redis-server on port {port} exited ({status}):\n{}",
+                tail(&log, 20)
+            );
+        }
+        if let Ok(info) = redis_command(port, "INFO server") {
+            if info.contains(&format!("process_id:{pid}\r\n")) {
+                return Ok(child);
+            }
+            // Someone else's server holds the port; ours will exit.
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("port {port} is already served by another Redis");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            bail!(
+                "redis-server on port {port} did not answer within 10s:\n{}",
+                tail(&log, 20)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// A minimal RESP client: one inline command, one reply (simple, error, integer or bulk
+/// string; arrays are returned as their raw text).
+fn redis_command(port: u16, command: &str) -> Result<String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(format!("{command}\r\n").as_bytes())?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    match line.as_bytes().first() {
+        Some(b'$') => {
+            let len: i64 = line[1..].trim().parse().context("malformed bulk length")?;
+            if len < 0 {
+                return Ok(String::new());
+            }
+            let mut body = vec![0; len as usize + 2];
+            reader.read_exact(&mut body)?;
+            body.truncate(len as usize);
+            Ok(String::from_utf8_lossy(&body).into_owned())
+        }
+        Some(b'-') => bail!("redis error: {}", line[1..].trim_end()),
+        Some(b'+' | b':') => Ok(line[1..].trim_end().to_string()),
+        Some(_) => Ok(line),
+        None => bail!("redis closed the connection"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+// ---------------------------------------------------------------------------------------------
+
+/// A whole HTTP response, read eagerly so that assertions can look at it any number of times.
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    pub async fn from_reqwest(response: reqwest::Response) -> Result<Self> {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .context("failed to read the response body")?;
+        Ok(Self {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// The body as JSON; panics with the body's text when it is not.
+    #[track_caller]
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        match serde_json::from_slice(&self.body) {
+            Ok(value) => value,
+            Err(e) => panic!(
+                "response body is not the expected JSON ({e}); status {}, body:\n{}",
+                self.status,
+                self.text()
+            ),
+        }
+    }
+
+    /// The body as text (lossy UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A header's value, if present and valid UTF-8 (the first one if repeated).
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    /// The media type of `content-type`, without parameters (`application/json`).
+    pub fn content_type(&self) -> Option<String> {
+        self.header("content-type").map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app under test
+// ---------------------------------------------------------------------------------------------
+
+/// An application running in this process on `127.0.0.1:<ephemeral>`, with its own Redis
+/// (the `redis_url` variable points at it), state and log directories.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub redis: RedisServer,
+    pub client: reqwest::Client,
+    running: Option<RunningApp>,
+    dir: TempDir,
+}
+
+/// Starts the real app: the repository's `spin.toml` with its `runtime-config.toml`.
+pub async fn spawn_app() -> TestApp {
+    TestApp::builder(app_manifest())
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("failed to start the app: {e:?}"))
+}
+
+impl TestApp {
+    /// A builder for `manifest` (a `spin.toml` or the directory that holds one). For the
+    /// repository's own manifest the repository's `runtime-config.toml` is used unless
+    /// [`runtime_config`](TestAppBuilder::runtime_config) says otherwise.
+    pub fn builder(manifest: impl Into<PathBuf>) -> TestAppBuilder {
+        TestAppBuilder {
+            manifest: manifest.into(),
+            variables: Vec::new(),
+            env: HashMap::new(),
+            runtime_config: None,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Where the app keeps its default key-value store and SQLite database.
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// Where component stdout/stderr go, as `<component>_stdout.txt` / `_stderr.txt`.
+    pub fn log_dir(&self) -> PathBuf {
+        self.dir.path().join("logs")
+    }
+
+    /// What `component` wrote to `stream` (`"stdout"` or `"stderr"`) so far; empty if nothing.
+    pub fn component_log(&self, component: &str, stream: &str) -> String {
+        assert!(
+            matches!(stream, "stdout" | "stderr"),
+            "stream is \"stdout\" or \"stderr\", not {stream:?}"
+        );
+        std::fs::read_to_string(self.log_dir().join(format!("{component}_{stream}.txt")))
+            .unwrap_or_default()
+    }
+
+    /// The running host (for `app().routes()` and the like).
+    pub fn running(&self) -> &RunningApp {
+        self.running.as_ref().expect("the app is running")
+    }
+
+    /// A request to build further (headers, body); send it with [`send`](Self::send).
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// Sends a request and reads the whole response; panics if no response comes back.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> TestResponse {
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request failed: {e:?}"));
+        TestResponse::from_reqwest(response)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> TestResponse {
+        self.send(self.request(reqwest::Method::POST, path).json(body))
+            .await
+    }
+
+    pub async fn put_json(&self, path: &str, body: &serde_json::Value) -> TestResponse {
+        self.send(self.request(reqwest::Method::PUT, path).json(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> TestResponse {
+        self.send(self.request(reqwest::Method::DELETE, path)).await
+    }
+
+    /// Graceful shutdown: stops accepting requests, ends the triggers, and panics if one of
+    /// them ended with an error.
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running
+                .shutdown()
+                .await
+                .unwrap_or_else(|e| panic!("the app did not shut down cleanly: {e:?}"));
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Without `stop`, cancel the triggers; their tasks end with the test's runtime. The
+        // Redis server is killed and the temporary directory removed by their own drops.
+        if let Some(running) = self.running.take() {
+            running.shutdown_token().cancel();
+        }
+    }
+}
+
+/// How to start a [`TestApp`].
+pub struct TestAppBuilder {
+    manifest: PathBuf,
+    variables: Vec<(String, String)>,
+    env: HashMap<String, String>,
+    runtime_config: Option<RuntimeConfig>,
+}
+
+enum RuntimeConfig {
+    Text(String),
+    None,
+}
+
+impl TestAppBuilder {
+    /// Sets an application variable with the highest precedence (`spin up --variable`).
+    /// Overrides `redis_url`, which otherwise points at the app's own Redis.
+    pub fn variable(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.variables.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds a variable to the (otherwise empty) environment the app sees, for
+    /// `SPIN_VARIABLE_*` tests.
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.insert(name.into(), value.into());
+        self
+    }
+
+    /// A runtime config, as TOML text. It is written into the app's temporary directory, so
+    /// relative paths in it resolve there.
+    pub fn runtime_config(mut self, toml_text: impl Into<String>) -> Self {
+        self.runtime_config = Some(RuntimeConfig::Text(toml_text.into()));
+        self
+    }
+
+    /// No runtime config at all, even for the repository's manifest.
+    pub fn no_runtime_config(mut self) -> Self {
+        self.runtime_config = Some(RuntimeConfig::None);
+        self
+    }
+
+    pub async fn start(self) -> Result<TestApp> {
+        init_tracing();
+        let manifest = std::path::absolute(&self.manifest)?;
+        assert_components_built(&manifest);
+
+        let dir = tempfile::Builder::new().prefix("spindle-test-").tempdir()?;
+        let state_dir = dir.path().join("state");
+        let log_dir = dir.path().join("logs");
+        std::fs::create_dir_all(&state_dir)?;
+        std::fs::create_dir_all(&log_dir)?;
+
+        let runtime_config_text = match self.runtime_config {
+            Some(RuntimeConfig::Text(text)) => Some(text),
+            Some(RuntimeConfig::None) => None,
+            None if is_repo_manifest(&manifest) => {
+                let path = repo_root().join("runtime-config.toml");
+                Some(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?,
+                )
+            }
+            None => None,
+        };
+        let runtime_config = match runtime_config_text {
+            Some(text) => {
+                let path = dir.path().join("runtime-config.toml");
+                std::fs::write(&path, text)?;
+                Some(path)
+            }
+            None => None,
+        };
+
+        let redis = RedisServer::start()?;
+        let mut variables = vec![("redis_url".to_string(), redis.url())];
+        for (name, value) in self.variables {
+            variables.retain(|(n, _)| *n != name);
+            variables.push((name, value));
+        }
+
+        let opts = UpOptions {
+            runtime_config,
+            listen: "127.0.0.1:0".parse().unwrap(),
+            state_dir: Some(state_dir),
+            log_dir: Some(log_dir),
+            variables,
+            env: Some(self.env),
+            follow_logs: false,
+            ..UpOptions::new(&manifest)
+        };
+        let running = spindle_host::up(opts)
+            .await
+            .with_context(|| format!("spindle_host::up failed for {}", manifest.display()))?;
+        let addr = running.http_addr();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(REQUEST_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(TestApp {
+            addr,
+            redis,
+            client,
+            running: Some(running),
+            dir,
+        })
+    }
+}
+
+fn is_repo_manifest(manifest: &Path) -> bool {
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let manifest = if manifest.is_dir() {
+        manifest.join("spin.toml")
+    } else {
+        manifest.to_path_buf()
+    };
+    canonical(&manifest).is_some() && canonical(&manifest) == canonical(&app_manifest())
+}

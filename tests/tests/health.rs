@@ -1,0 +1,173 @@
+//! The health endpoints, as an operator (or a load balancer) sees them.
+
+use serde_json::Value;
+use spindle_tests::{TestApp, app_manifest, app_version, spawn_app};
+
+/// The entry called `name` in a JSON array of `{ "name": ... }` objects.
+#[track_caller]
+fn entry<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .unwrap_or_else(|| panic!("expected a JSON array, got {list}"))
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("no entry named {name:?} in {list}"))
+}
+
+#[track_caller]
+fn assert_latency(entry: &Value) {
+    assert!(
+        entry["latencyMs"].is_u64(),
+        "latencyMs is a non-negative integer: {entry}"
+    );
+}
+
+#[track_caller]
+fn assert_reason(entry: &Value) {
+    let reason = entry["reason"].as_str().unwrap_or_default();
+    assert!(
+        !reason.trim().is_empty(),
+        "an unhealthy entry says why: {entry}"
+    );
+}
+
+#[tokio::test]
+async fn health_says_ok_with_the_application_version() {
+    let app = spawn_app().await;
+
+    let response = app.get("/health").await;
+
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.content_type().as_deref(), Some("application/json"));
+    let body: Value = response.json();
+    assert_eq!(body["status"], "ok", "{body}");
+    assert_eq!(body["component"], "health", "{body}");
+    assert_eq!(
+        body["version"],
+        app_version().as_str(),
+        "version comes from spin.toml: {body}"
+    );
+}
+
+#[tokio::test]
+async fn health_services_checks_each_service_and_redis() {
+    let app = spawn_app().await;
+
+    let response = app.get("/health/services").await;
+
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.content_type().as_deref(), Some("application/json"));
+    let body: Value = response.json();
+    assert_eq!(body["status"], "ok", "{body}");
+    // The default `health_services` is just "health": it checks itself through service chaining.
+    let services = body["services"]
+        .as_array()
+        .unwrap_or_else(|| panic!("services is a list: {body}"));
+    assert_eq!(services.len(), 1, "{body}");
+    let health = entry(&body["services"], "health");
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_latency(health);
+    assert_eq!(health["version"], app_version().as_str(), "{health}");
+    assert!(
+        health["reason"].is_null(),
+        "a healthy service has no reason: {health}"
+    );
+
+    let redis = entry(&body["dependencies"], "redis");
+    assert_eq!(redis["status"], "ok", "{redis}");
+    assert_latency(redis);
+    assert!(redis["reason"].is_null(), "{redis}");
+}
+
+#[tokio::test]
+async fn an_unknown_service_is_unhealthy_and_the_platform_degraded() {
+    let app = TestApp::builder(app_manifest())
+        .variable("health_services", "health,ghost")
+        .start()
+        .await
+        .expect("app starts");
+
+    let response = app.get("/health/services").await;
+
+    assert_eq!(
+        response.status,
+        200,
+        "the aggregate still answers: {}",
+        response.text()
+    );
+    let body: Value = response.json();
+    assert_eq!(body["status"], "degraded", "{body}");
+    assert_eq!(entry(&body["services"], "health")["status"], "ok", "{body}");
+    let ghost = entry(&body["services"], "ghost");
+    assert_eq!(ghost["status"], "unhealthy", "{ghost}");
+    assert_reason(ghost);
+    assert_latency(ghost);
+    assert_eq!(
+        entry(&body["dependencies"], "redis")["status"],
+        "ok",
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn with_redis_down_the_dependency_is_unhealthy_not_a_server_error() {
+    let mut app = spawn_app().await;
+    app.redis.stop();
+
+    let response = app.get("/health/services").await;
+
+    assert_eq!(response.status, 200, "never a 500: {}", response.text());
+    let body: Value = response.json();
+    let redis = entry(&body["dependencies"], "redis");
+    assert_eq!(redis["status"], "unhealthy", "{redis}");
+    assert_reason(redis);
+    assert_eq!(body["status"], "degraded", "{body}");
+    // The component itself is still fine.
+    assert_eq!(app.get("/health").await.status, 200);
+}
+
+#[tokio::test]
+async fn when_redis_comes_back_the_dependency_recovers() {
+    let mut app = spawn_app().await;
+    // A first check opens the host's connection to Redis, which the restart then breaks.
+    let before: Value = app.get("/health/services").await.json();
+    assert_eq!(
+        entry(&before["dependencies"], "redis")["status"],
+        "ok",
+        "{before}"
+    );
+
+    app.redis
+        .restart()
+        .expect("redis restarts on the same port");
+
+    // The first request after the restart may still see the broken connection; the host must
+    // reconnect by itself soon after.
+    let mut last = Value::Null;
+    for _ in 0..3 {
+        let response = app.get("/health/services").await;
+        assert_eq!(response.status, 200, "{}", response.text());
+        last = response.json();
+        if entry(&last["dependencies"], "redis")["status"] == "ok" {
+            assert_eq!(last["status"], "ok", "{last}");
+            return;
+        }
+    }
+    panic!("redis stayed unhealthy after it came back: {last}");
+}
+
+#[tokio::test]
+async fn unknown_paths_are_not_found() {
+    let app = spawn_app().await;
+
+    assert_eq!(app.get("/nope").await.status, 404);
+}
+
+#[tokio::test]
+async fn the_host_answers_spins_well_known_health_check() {
+    let app = spawn_app().await;
+
+    let response = app.get("/.well-known/spin/health").await;
+
+    assert_eq!(response.status, 200);
+    assert_eq!(response.text(), "OK");
+}
