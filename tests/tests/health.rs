@@ -171,3 +171,28 @@ async fn the_host_answers_spins_well_known_health_check() {
     assert_eq!(response.status, 200);
     assert_eq!(response.text(), "OK");
 }
+
+#[tokio::test]
+async fn a_service_slower_than_the_deadline_is_unhealthy_and_the_report_still_answers() {
+    let manifest = spindle_tests::repo_root().join("tests/fixtures/health-slow.toml");
+    let app = TestApp::builder(&manifest).start().await.expect("start");
+    let started = std::time::Instant::now();
+    let response = app.get("/health/services").await;
+    let elapsed = started.elapsed();
+    assert_eq!(response.status, 200, "{}", response.text());
+    let report: Value = response.json();
+    assert_eq!(report["status"], "degraded", "{report}");
+    let slow = entry(&report["services"], "slow");
+    assert_eq!(slow["status"], "unhealthy", "{report}");
+    assert_reason(slow);
+    assert_eq!(
+        entry(&report["services"], "health")["status"],
+        "ok",
+        "{report}"
+    );
+    // The slow component sleeps 5 s; the check gives up after its 2 s deadline.
+    assert!(
+        elapsed < std::time::Duration::from_millis(4500),
+        "took {elapsed:?}"
+    );
+}

@@ -17,7 +17,7 @@ use spindle_shared::platform::health::ComponentHealth;
 async fn handle(req: Request) -> Response {
     let mut router = Router::new();
     router.get("/health", own_status);
-    router.get_async("/health/services", services::check_all);
+    router.get("/health/services", services::check_all);
     problem_fallback(router.handle_async(req).await)
 }
 

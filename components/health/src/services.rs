@@ -1,12 +1,15 @@
 //! `GET /health/services`: asks each configured component's `/health` over service chaining,
-//! and pings Redis. A missing, failing or slow service is reported as unhealthy with the
-//! reason; the aggregate itself always answers.
+//! and pings Redis. A missing, failing or slow (over [`TIMEOUT`]) service is reported as
+//! unhealthy with the reason; the aggregate itself always answers.
 
 use serde::Serialize;
-use spin_sdk::http::{Method, Params, Request, Response};
-use spindle_shared::http::json;
+use spin_sdk::http::{Params, Request, Response};
+use spindle_shared::http::{get_with_timeout, json};
 use spindle_shared::platform::health::ComponentHealth;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long one service may take to answer.
+const TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -28,7 +31,7 @@ pub struct Check {
     reason: Option<String>,
 }
 
-pub async fn check_all(_req: Request, _params: Params) -> Response {
+pub fn check_all(_req: Request, _params: Params) -> Response {
     let names = spin_sdk::variables::get("services").unwrap_or_default();
     let names: Vec<String> = names
         .split(',')
@@ -36,7 +39,7 @@ pub async fn check_all(_req: Request, _params: Params) -> Response {
         .filter(|n| !n.is_empty())
         .map(str::to_owned)
         .collect();
-    let services = futures::future::join_all(names.iter().map(|n| check_component(n))).await;
+    let services: Vec<Check> = names.iter().map(|n| check_component(n)).collect();
     let dependencies = vec![check_redis()];
     let healthy = services
         .iter()
@@ -51,20 +54,15 @@ pub async fn check_all(_req: Request, _params: Params) -> Response {
     json(200, &report)
 }
 
-async fn check_component(name: &str) -> Check {
+fn check_component(name: &str) -> Check {
     let started = Instant::now();
-    let request = Request::builder()
-        .method(Method::Get)
-        .uri(format!("http://{name}.spin.internal/health"))
-        .build();
     let outcome: Result<ComponentHealth, String> =
-        match spin_sdk::http::send::<_, Response>(request).await {
+        match get_with_timeout(&format!("http://{name}.spin.internal/health"), TIMEOUT) {
             Err(e) => Err(format!("unreachable: {e}")),
-            Ok(response) if *response.status() != 200 => {
-                Err(format!("answered HTTP {}", response.status()))
+            Ok((status, _)) if status != 200 => Err(format!("answered HTTP {status}")),
+            Ok((_, body)) => {
+                serde_json::from_slice(&body).map_err(|e| format!("unreadable health answer: {e}"))
             }
-            Ok(response) => serde_json::from_slice(response.body())
-                .map_err(|e| format!("unreadable health answer: {e}")),
         };
     let latency_ms = started.elapsed().as_millis() as u64;
     match outcome {

@@ -113,11 +113,16 @@ async fn send(
                 "service chaining: no component `{target}` with an HTTP trigger"
             ))));
         }
-        let response = trigger_http::chained(&app, target, request)
-            .await
-            .ok_or_else(|| {
-                Error::InternalError(Some(format!("component `{target}` is not loaded")))
-            })?;
+        // The guest's first-byte deadline holds for in-memory calls too: a stuck component
+        // must not hang its caller.
+        let call = trigger_http::chained(&app, target, request);
+        let response = match options.and_then(|o| o.first_byte_timeout) {
+            Some(deadline) => tokio::time::timeout(deadline, call)
+                .await
+                .map_err(|_| Error::ConnectionReadTimeout)?,
+            None => call.await,
+        }
+        .ok_or_else(|| Error::InternalError(Some(format!("component `{target}` is not loaded"))))?;
         return Ok((response, Box::new(async { Ok(()) })));
     }
     send_over_network(request, options).await

@@ -60,3 +60,62 @@ pub fn problem_fallback(response: Response) -> Response {
         _ => response,
     }
 }
+
+/// `GET url` with a deadline for connecting, the first byte and every later byte: the SDK's
+/// `send` has none, and a health check must not hang on a stuck service. Answers the status
+/// and body (at most 1 MiB).
+pub fn get_with_timeout(url: &str, timeout: std::time::Duration) -> Result<(u16, Vec<u8>), String> {
+    use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
+    use spin_sdk::wit::wasi::http0_2_0::types::{
+        Fields, Method, OutgoingRequest, RequestOptions, Scheme,
+    };
+    const MAX_BODY: usize = 1 << 20;
+
+    let (scheme, rest) = url.split_once("://").ok_or("not an absolute URL")?;
+    let (authority, path) = rest
+        .find('/')
+        .map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
+    let request = OutgoingRequest::new(Fields::new());
+    let scheme = if scheme == "https" {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    let built = request.set_method(&Method::Get).is_ok()
+        && request.set_scheme(Some(&scheme)).is_ok()
+        && request.set_authority(Some(authority)).is_ok()
+        && request.set_path_with_query(Some(path)).is_ok();
+    if !built {
+        return Err(format!("invalid URL {url}"));
+    }
+    let options = RequestOptions::new();
+    let nanos = Some(timeout.as_nanos() as u64);
+    let _ = options.set_connect_timeout(nanos);
+    let _ = options.set_first_byte_timeout(nanos);
+    let _ = options.set_between_bytes_timeout(nanos);
+
+    let pending = outgoing_handler::handle(request, Some(options)).map_err(|e| format!("{e:?}"))?;
+    let response = loop {
+        if let Some(result) = pending.get() {
+            break result
+                .map_err(|()| "response taken twice".to_string())?
+                .map_err(|e| format!("{e:?}"))?;
+        }
+        pending.subscribe().block();
+    };
+    let status = response.status();
+    let body = response.consume().map_err(|()| "response has no body")?;
+    let stream = body.stream().map_err(|()| "response body has no stream")?;
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => bytes.extend_from_slice(&chunk),
+            Err(wasi::io::streams::StreamError::Closed) => break,
+            Err(e) => return Err(format!("reading the body: {e:?}")),
+        }
+        if bytes.len() > MAX_BODY {
+            return Err("response body over 1 MiB".into());
+        }
+    }
+    Ok((status, bytes))
+}
