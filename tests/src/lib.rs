@@ -133,7 +133,8 @@ fn init_tracing() {
 // ---------------------------------------------------------------------------------------------
 
 /// A real `redis-server` on a free loopback port, with its data in a temporary directory and
-/// no persistence. Killed on drop; and, through `PR_SET_PDEATHSIG`, killed by the kernel if
+/// no persistence (or, from [`start_persistent`](Self::start_persistent), an append-only file
+/// synced on every write, kept across [`restart`](Self::restart)). Killed on drop; and, through `PR_SET_PDEATHSIG`, killed by the kernel if
 /// the test process dies first.
 ///
 /// `PR_SET_PDEATHSIG` fires when the *thread* that spawned the server exits, so start (and
@@ -143,11 +144,23 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: TempDir,
+    persistent: bool,
 }
 
 impl RedisServer {
     /// Starts a server on a free port and waits until it answers `PING`.
     pub fn start() -> Result<Self> {
+        Self::start_with(false)
+    }
+
+    /// Like [`start`](Self::start), but the server persists every write before answering
+    /// (`--appendonly yes --appendfsync always`) in its directory, which
+    /// [`restart`](Self::restart) reuses: what a client saw acknowledged survives a crash.
+    pub fn start_persistent() -> Result<Self> {
+        Self::start_with(true)
+    }
+
+    fn start_with(persistent: bool) -> Result<Self> {
         let binary = redis_server_binary()?;
         let dir = tempfile::Builder::new()
             .prefix("spindle-redis-")
@@ -156,12 +169,13 @@ impl RedisServer {
         // Another process may take the port between our probe and the server's bind: retry.
         for _ in 0..8 {
             let port = free_port()?;
-            match spawn_redis(&binary, port, dir.path()) {
+            match spawn_redis(&binary, port, dir.path(), persistent) {
                 Ok(child) => {
                     return Ok(Self {
                         child: Some(child),
                         port,
                         dir,
+                        persistent,
                     });
                 }
                 Err(e) => last_error = Some(e),
@@ -186,8 +200,8 @@ impl RedisServer {
         }
     }
 
-    /// Kills the server (as a crash would: no shutdown, and with no persistence all data is
-    /// lost). The port stays reserved for [`restart`](Self::restart) only as long as nobody
+    /// Kills the server (as a crash would: no shutdown; without persistence all data is lost,
+    /// with it what was acknowledged is on disk). The port stays reserved for [`restart`](Self::restart) only as long as nobody
     /// else takes it.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -196,15 +210,16 @@ impl RedisServer {
         }
     }
 
-    /// Stops the server if it runs, then starts a new one on the same port (empty, since
-    /// nothing is persisted) and waits until it answers `PING`.
+    /// Stops the server if it runs, then starts a new one on the same port and directory
+    /// (empty without persistence; with it, loading the append-only file) and waits until it
+    /// answers `PING`.
     pub fn restart(&mut self) -> Result<()> {
         self.stop();
         let binary = redis_server_binary()?;
         let mut last_error = None;
         // The old listener may take a moment to go away.
         for _ in 0..20 {
-            match spawn_redis(&binary, self.port, self.dir.path()) {
+            match spawn_redis(&binary, self.port, self.dir.path(), self.persistent) {
                 Ok(child) => {
                     self.child = Some(child);
                     return Ok(());
@@ -251,23 +266,19 @@ fn free_port() -> Result<u16> {
 /// Spawns `redis-server` on `port` and waits until *this* server answers (a server that lost
 /// the port to someone else exits, and an answer from someone else's server is told apart by
 /// its `process_id`).
-fn spawn_redis(binary: &Path, port: u16, dir: &Path) -> Result<Child> {
+fn spawn_redis(binary: &Path, port: u16, dir: &Path, persistent: bool) -> Result<Child> {
     let log = dir.join(format!("redis-{port}.log"));
     let _ = std::fs::remove_file(&log);
     let mut command = Command::new(binary);
     command
         .arg("--port")
         .arg(port.to_string())
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-        ])
+        .args(["--bind", "127.0.0.1", "--save", "", "--daemonize", "no"])
+        .args(if persistent {
+            ["--appendonly", "yes", "--appendfsync", "always"].as_slice()
+        } else {
+            ["--appendonly", "no"].as_slice()
+        })
         .arg("--dir")
         .arg(dir)
         .arg("--logfile")

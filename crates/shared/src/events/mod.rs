@@ -1,0 +1,68 @@
+//! The event bus: publishing is one call, consuming is one handler per topic.
+//!
+//! Plain Redis pub/sub drops what is sent while nobody listens, and Spin's Redis trigger neither
+//! acknowledges nor retries, so pub/sub here is only the wake-up. Delivery goes through Redis
+//! Streams:
+//!
+//! * each topic is a stream, `spindle:events:TOPIC`, holding the JSON envelope of each event;
+//! * each consuming component is a consumer group on the streams it reads; a wake-up (the
+//!   `spindle.events.TOPIC` channel, or the retry timer's expiry) drains everything pending;
+//! * an event is acknowledged only after its handler succeeded; a failure stays pending and is
+//!   retried with exponential backoff, and after the last attempt it moves, with its error, to
+//!   the group's dead-letter stream `spindle:dead:GROUP`, from where it can be replayed;
+//! * handled event ids are remembered per group (`spindle:processed:GROUP`, seven days), so an
+//!   event delivered twice is handled once.
+
+pub mod admin;
+mod consume;
+mod publish;
+mod redis;
+
+pub use crate::platform::events::*;
+pub use consume::{Consumer, DeadLetter, DrainReport, Handler, RetryPolicy};
+pub use publish::{Publisher, new_ulid};
+
+/// Streams keep this long a history for consumers that were away.
+pub const RETENTION_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+
+/// The topic of an event: the name of its stream and wake-up channel.
+pub fn topic(event: &Event) -> &'static str {
+    match event {
+        Event::UserCreated(_) => "user.created",
+        Event::UserOtpRequested(_) => "user.otp_requested",
+        Event::UserRoleChanged(_) => "user.role_changed",
+        Event::UserBlocked(_) => "user.blocked",
+        Event::UserDeleted(_) => "user.deleted",
+        Event::TrackPublished(_) => "track.published",
+        Event::TrackDeleted(_) => "track.deleted",
+        Event::PlaylistShared(_) => "playlist.shared",
+    }
+}
+
+/// The current schema version of every payload.
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub fn stream_key(topic: &str) -> String {
+    format!("spindle:events:{topic}")
+}
+
+/// The pub/sub channel that wakes the consumers of `topic` (a `[[trigger.redis]] channel`).
+pub fn wake_channel(topic: &str) -> String {
+    format!("spindle.events.{topic}")
+}
+
+/// The channel Redis announces expired keys on (database 0); consumers subscribe to it to wake
+/// up when a retry timer runs out.
+pub const TIMER_CHANNEL: &str = "__keyevent@0__:expired";
+
+/// Errors talking to Redis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BusError(pub String);
+
+impl std::fmt::Display for BusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "event bus: {}", self.0)
+    }
+}
+
+impl std::error::Error for BusError {}
