@@ -210,89 +210,25 @@ impl App {
             .map(|t| t.component.clone())
             .collect();
 
+        let cx = LoadContext {
+            loaded: &loaded,
+            engine: &engine,
+            linker: &linker,
+            resolver: &resolver,
+            stores: &stores,
+            databases: &databases,
+            component_ids: &component_ids,
+            assets_dir: work_dir.path().join("assets"),
+            log_dir: log_dir.as_deref(),
+            follow_logs: opts.follow_logs,
+        };
         let mut components = HashMap::new();
-        for (id, component) in &manifest.component {
+        for id in manifest.component.keys() {
             // Spin loads only components that some trigger uses.
-            if !http_components.contains(id) && !redis_components.contains(id) {
-                continue;
+            let (http, redis) = (http_components.contains(id), redis_components.contains(id));
+            if http || redis {
+                components.insert(id.clone(), Arc::new(cx.load_component(id, http, redis)?));
             }
-            let context = || format!("failed to load component `{id}`");
-            stores.check_labels(id, &component.key_value_stores)?;
-            databases.check_labels(id, &component.sqlite_databases)?;
-
-            let mut variables = BTreeMap::new();
-            for (name, text) in &component.variables {
-                let template = Template::parse(text).with_context(context)?;
-                resolver
-                    .check_template(&template, &format!("component `{id}` variable `{name}`"))?;
-                variables.insert(name.clone(), template);
-            }
-
-            let mut host_entries = Vec::new();
-            for entry in &component.allowed_outbound_hosts {
-                host_entries.push(
-                    resolver
-                        .render_str(entry, &format!("component `{id}` allowed_outbound_hosts"))?,
-                );
-            }
-            if !component.allowed_http_hosts.is_empty() {
-                tracing::warn!(
-                    "component `{id}` uses the deprecated field `allowed_http_hosts`: replace it with `allowed_outbound_hosts`"
-                );
-                host_entries.extend(
-                    convert_allowed_http_hosts(&component.allowed_http_hosts)
-                        .with_context(context)?,
-                );
-            }
-            let allowed_hosts = AllowedHosts::parse(&host_entries, &component_ids)
-                .context("`allowed_outbound_hosts` is malformed")
-                .with_context(context)?;
-
-            let source = loaded.component_source(id)?;
-            let compiled = engine::load_component(&engine, &source).with_context(context)?;
-            let pre = linker
-                .instantiate_pre(&compiled)
-                .map_err(|e| missing_import(id, e))?;
-            let proxy = if http_components.contains(id) {
-                Some(ProxyPre::new(pre.clone()).map_err(anyhow::Error::from).with_context(|| {
-                    format!("component `{id}` has an HTTP trigger but does not export wasi:http/incoming-handler@0.2.x")
-                })?)
-            } else {
-                None
-            };
-            let redis = if redis_components.contains(id) {
-                Some(redis_trigger::RedisTriggerPre::new(pre.clone()).map_err(anyhow::Error::from).with_context(|| {
-                    format!("component `{id}` has a Redis trigger but does not export fermyon:spin/inbound-redis")
-                })?)
-            } else {
-                None
-            };
-            let files_dir = files::prepare(
-                &loaded.dir,
-                &component.files,
-                &component.exclude_files,
-                &work_dir.path().join("assets").join(id),
-            )
-            .with_context(context)?;
-
-            components.insert(
-                id.clone(),
-                Arc::new(ComponentRuntime {
-                    id: Arc::from(id.as_str()),
-                    pre,
-                    proxy,
-                    redis,
-                    allowed_hosts: Arc::new(allowed_hosts),
-                    key_value_labels: Arc::new(
-                        component.key_value_stores.iter().cloned().collect(),
-                    ),
-                    sqlite_labels: Arc::new(component.sqlite_databases.iter().cloned().collect()),
-                    variables: Arc::new(variables),
-                    environment: component.environment.clone().into_iter().collect(),
-                    files_dir,
-                    logs: ComponentLogs::new(log_dir.as_deref(), id, opts.follow_logs)?,
-                }),
-            );
         }
 
         let public_routes: Vec<(String, String)> = manifest
@@ -445,6 +381,101 @@ impl App {
             rt.pre.instantiate_async(&mut store).await?;
         }
         Ok(start.elapsed() / iterations.max(1))
+    }
+}
+
+/// What loading a component needs from the app being loaded.
+struct LoadContext<'a> {
+    loaded: &'a LoadedManifest,
+    engine: &'a Engine,
+    linker: &'a Linker<InstanceState>,
+    resolver: &'a Resolver,
+    stores: &'a Stores,
+    databases: &'a Databases,
+    component_ids: &'a [String],
+    assets_dir: PathBuf,
+    log_dir: Option<&'a Path>,
+    follow_logs: bool,
+}
+
+impl LoadContext<'_> {
+    /// Checks a component's configuration against the app, compiles it and pre-instantiates
+    /// it for the triggers (`http`, `redis`) that use it.
+    fn load_component(&self, id: &str, http: bool, redis: bool) -> Result<ComponentRuntime> {
+        let component = &self.loaded.manifest.component[id];
+        let context = || format!("failed to load component `{id}`");
+        self.stores.check_labels(id, &component.key_value_stores)?;
+        self.databases
+            .check_labels(id, &component.sqlite_databases)?;
+
+        let mut variables = BTreeMap::new();
+        for (name, text) in &component.variables {
+            let template = Template::parse(text).with_context(context)?;
+            self.resolver
+                .check_template(&template, &format!("component `{id}` variable `{name}`"))?;
+            variables.insert(name.clone(), template);
+        }
+
+        let mut host_entries = Vec::new();
+        for entry in &component.allowed_outbound_hosts {
+            host_entries.push(
+                self.resolver
+                    .render_str(entry, &format!("component `{id}` allowed_outbound_hosts"))?,
+            );
+        }
+        if !component.allowed_http_hosts.is_empty() {
+            tracing::warn!(
+                "component `{id}` uses the deprecated field `allowed_http_hosts`: replace it with `allowed_outbound_hosts`"
+            );
+            host_entries.extend(
+                convert_allowed_http_hosts(&component.allowed_http_hosts).with_context(context)?,
+            );
+        }
+        let allowed_hosts = AllowedHosts::parse(&host_entries, self.component_ids)
+            .context("`allowed_outbound_hosts` is malformed")
+            .with_context(context)?;
+
+        let source = self.loaded.component_source(id)?;
+        let compiled = engine::load_component(self.engine, &source).with_context(context)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&compiled)
+            .map_err(|e| missing_import(id, e))?;
+        let proxy = if http {
+            Some(ProxyPre::new(pre.clone()).map_err(anyhow::Error::from).with_context(|| {
+                format!("component `{id}` has an HTTP trigger but does not export wasi:http/incoming-handler@0.2.x")
+            })?)
+        } else {
+            None
+        };
+        let redis = if redis {
+            Some(redis_trigger::RedisTriggerPre::new(pre.clone()).map_err(anyhow::Error::from).with_context(|| {
+                format!("component `{id}` has a Redis trigger but does not export fermyon:spin/inbound-redis")
+            })?)
+        } else {
+            None
+        };
+        let files_dir = files::prepare(
+            &self.loaded.dir,
+            &component.files,
+            &component.exclude_files,
+            &self.assets_dir.join(id),
+        )
+        .with_context(context)?;
+
+        Ok(ComponentRuntime {
+            id: Arc::from(id),
+            pre,
+            proxy,
+            redis,
+            allowed_hosts: Arc::new(allowed_hosts),
+            key_value_labels: Arc::new(component.key_value_stores.iter().cloned().collect()),
+            sqlite_labels: Arc::new(component.sqlite_databases.iter().cloned().collect()),
+            variables: Arc::new(variables),
+            environment: component.environment.clone().into_iter().collect(),
+            files_dir,
+            logs: ComponentLogs::new(self.log_dir, id, self.follow_logs)?,
+        })
     }
 }
 
