@@ -3,11 +3,18 @@
 //! cost of one instantiation of the `health` component. Prints a table and writes
 //! `target/bench/host.json`.
 //!
+//! `--suite events` measures the event bus instead (publish → handled latency and burst
+//! throughput through the fixture `tests/fixtures/events.toml` against a private
+//! `redis-server`; see [`events`]) and writes `target/bench/events.json`; `--suite all` runs
+//! both.
+//!
 //! The server under test and the load generator each get their own tokio runtime (2 worker
 //! threads each), so both servers are measured the same way.
 
+mod events;
 mod load;
 mod native;
+mod redis_server;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
@@ -17,7 +24,7 @@ use serde_json::json;
 use spindle_host::UpOptions;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::runtime::Runtime;
 
@@ -32,9 +39,12 @@ const MAX_INSTANTIATION_US: f64 = 100.0;
 #[derive(Parser)]
 #[command(
     name = "spindle-bench",
-    about = "Benchmark spindle-host's /health against a native hyper server"
+    about = "Benchmark spindle-host's /health against a native hyper server, and the event bus"
 )]
 struct Args {
+    /// What to measure: HTTP serving, the event bus, or both.
+    #[arg(long, value_enum, default_value_t = Suite::Http)]
+    suite: Suite,
     /// Measured seconds per (server, connections) pair, after the warm-up.
     #[arg(long, default_value_t = 5.0)]
     duration: f64,
@@ -47,6 +57,29 @@ struct Args {
     /// Measure only one of the servers.
     #[arg(long, value_enum)]
     only: Option<Only>,
+    /// Events suite: events timed one by one for the publish → handled latency.
+    #[arg(long, default_value_t = 2000)]
+    event_count: usize,
+    /// Events suite: untimed events published the same way first.
+    #[arg(long, default_value_t = 100)]
+    event_warmup: usize,
+    /// Events suite: milliseconds between two publishes in the latency phase.
+    #[arg(long, default_value_t = 2.0)]
+    event_interval_ms: f64,
+    /// Events suite: events in the throughput burst.
+    #[arg(long, default_value_t = 10_000)]
+    event_burst: usize,
+    /// Events suite: seconds each phase may take beyond its publishing schedule before the
+    /// run stops with an error.
+    #[arg(long, default_value_t = 120.0)]
+    event_timeout: f64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Suite {
+    Http,
+    Events,
+    All,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -66,16 +99,70 @@ fn main() -> Result<()> {
     if !(args.duration > 0.0 && args.warmup >= 0.0) || args.connections.contains(&0) {
         bail!("--duration must be > 0, --warmup >= 0 and every connection count >= 1");
     }
+    if !(args.event_interval_ms > 0.0 && args.event_timeout > 0.0)
+        || args.event_count == 0
+        || args.event_burst == 0
+    {
+        bail!(
+            "--event-interval-ms and --event-timeout must be > 0, --event-count and \
+             --event-burst >= 1"
+        );
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()?;
     let server_rt = runtime("server")?;
     let load_rt = runtime("load")?;
+    if args.suite != Suite::Events {
+        http_suite(&args, &root, &server_rt, &load_rt)?;
+    }
+    if args.suite != Suite::Http {
+        events_suite(&args, &root, &server_rt, &load_rt)?;
+    }
+    Ok(())
+}
+
+fn events_suite(args: &Args, root: &Path, server_rt: &Runtime, load_rt: &Runtime) -> Result<()> {
+    let config = events::Config {
+        events: args.event_count,
+        warmup: args.event_warmup,
+        interval: Duration::from_secs_f64(args.event_interval_ms / 1e3),
+        burst: args.event_burst,
+        timeout: Duration::from_secs_f64(args.event_timeout),
+    };
+    let result = events::run(root, &config, server_rt, load_rt)?;
+    events::print(&result);
+    let mut report = events::to_json(&result, &config);
+    report["unix_time"] = json!(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    );
+    report["cpus"] = json!(
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
+    write_json(root, "events.json", &report)
+}
+
+fn write_json(root: &Path, name: &str, report: &serde_json::Value) -> Result<()> {
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string_pretty(report)? + "\n")
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+fn http_suite(args: &Args, root: &Path, server_rt: &Runtime, load_rt: &Runtime) -> Result<()> {
     let mut rows = Vec::new();
 
     if args.only != Some(Only::Host) {
         let server = server_rt.block_on(NativeServer::start())?;
-        measure(&load_rt, &args, "native", server.addr, &mut rows)?;
+        measure(load_rt, args, "native", server.addr, &mut rows)?;
         server.stop();
     }
 
@@ -92,7 +179,7 @@ fn main() -> Result<()> {
         let running = server_rt.block_on(spindle_host::up(opts)).context(
             "failed to start the host (are the components built? run `target/host/spindle build`)",
         )?;
-        measure(&load_rt, &args, "host", running.http_addr(), &mut rows)?;
+        measure(load_rt, args, "host", running.http_addr(), &mut rows)?;
 
         eprintln!(
             "measuring instantiation of `{COMPONENT}` ({INSTANTIATION_ITERATIONS} instances)..."
@@ -108,7 +195,7 @@ fn main() -> Result<()> {
         server_rt.block_on(running.shutdown())?;
     }
 
-    report(&args, &rows, instantiation, &root)
+    report(args, &rows, instantiation, root)
 }
 
 fn runtime(name: &str) -> Result<Runtime> {
@@ -181,12 +268,7 @@ fn ratio(rows: &[Row]) -> Option<(usize, f64)> {
         })
 }
 
-fn report(
-    args: &Args,
-    rows: &[Row],
-    instantiation_us: Option<f64>,
-    root: &std::path::Path,
-) -> Result<()> {
+fn report(args: &Args, rows: &[Row], instantiation_us: Option<f64>, root: &Path) -> Result<()> {
     println!();
     println!("| server | connections |    req/s | p50 µs | p99 µs | errors |");
     println!("|--------|------------:|---------:|-------:|-------:|-------:|");
@@ -263,11 +345,5 @@ fn report(
         "instantiation_iterations": instantiation_us.map(|_| INSTANTIATION_ITERATIONS),
         "targets": { "min_ratio_percent": MIN_RATIO_PERCENT, "max_instantiation_us": MAX_INSTANTIATION_US },
     });
-    let dir = root.join("target/bench");
-    std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
-    let path = dir.join("host.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
-        .with_context(|| format!("failed to write {}", path.display()))?;
-    println!("wrote {}", path.display());
-    Ok(())
+    write_json(root, "host.json", &report)
 }
