@@ -16,8 +16,7 @@ use redis::aio::MultiplexedConnection;
 use reqwest::Method;
 use serde_json::{Value, json};
 use spindle_shared::events::{
-    Envelope, Event, SCHEMA_VERSION, TrackPublished, UserCreated, new_ulid, stream_key, topic,
-    wake_channel,
+    Envelope, Event, TrackPublished, UserCreated, new_envelope, new_ulid, stream_key, wake_channel,
 };
 use spindle_tests::{RedisServer, TestApp, TestAppBuilder, TestResponse};
 use std::collections::HashSet;
@@ -35,16 +34,7 @@ const TRACK_PUBLISHED: &str = "track.published";
 // ---------------------------------------------------------------------------------------------
 
 fn envelope(payload: Event) -> Envelope {
-    let now = spindle_shared::time::now_ms();
-    Envelope {
-        id: new_ulid(now),
-        topic: topic(&payload).to_string(),
-        version: SCHEMA_VERSION,
-        occurred_at: spindle_shared::time::rfc3339(now),
-        producer: "events-bus-test".into(),
-        correlation_id: "test-correlation".into(),
-        payload,
-    }
+    new_envelope(payload, "events-bus-test", "test-correlation")
 }
 
 /// A `user.created` whose `display_name` tells the fixture's handler how to behave.

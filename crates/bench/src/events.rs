@@ -18,16 +18,15 @@
 //! Every phase checks that each published id was handled exactly once, and gives up with an
 //! error after its publishing schedule plus `--events-timeout`.
 
-use crate::redis_server::RedisServer;
 use anyhow::{Context, Result, bail};
 use hdrhistogram::Histogram;
 use redis::aio::MultiplexedConnection;
 use serde_json::{Value, json};
 use spindle_host::UpOptions;
 use spindle_shared::events::{
-    Envelope, Event, SCHEMA_VERSION, TrackPublished, UserCreated, new_ulid, stream_key, topic,
-    wake_channel,
+    Envelope, Event, TrackPublished, UserCreated, new_envelope, stream_key, wake_channel,
 };
+use spindle_tests::RedisServer;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -180,16 +179,7 @@ async fn connect(client: &redis::Client) -> Result<MultiplexedConnection> {
 }
 
 fn envelope(payload: Event) -> Envelope {
-    let now = spindle_shared::time::now_ms();
-    Envelope {
-        id: new_ulid(now),
-        topic: topic(&payload).to_string(),
-        version: SCHEMA_VERSION,
-        occurred_at: spindle_shared::time::rfc3339(now),
-        producer: PRODUCER.into(),
-        correlation_id: "bench".into(),
-        payload,
-    }
+    new_envelope(payload, PRODUCER, "bench")
 }
 
 /// `(id, JSON)` of `count` events of `topic`, built before anything is timed.

@@ -14,7 +14,6 @@
 mod events;
 mod load;
 mod native;
-mod redis_server;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};

@@ -42,6 +42,20 @@ pub fn topic(event: &Event) -> &'static str {
 /// The current schema version of every payload.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// A new envelope for `event`, stamped with the current time and a fresh ULID.
+pub fn new_envelope(event: Event, producer: &str, correlation_id: &str) -> Envelope {
+    let now = crate::time::now_ms();
+    Envelope {
+        id: new_ulid(now),
+        topic: topic(&event).to_string(),
+        version: SCHEMA_VERSION,
+        occurred_at: crate::time::rfc3339(now),
+        producer: producer.to_string(),
+        correlation_id: correlation_id.to_string(),
+        payload: event,
+    }
+}
+
 pub fn stream_key(topic: &str) -> String {
     format!("spindle:events:{topic}")
 }

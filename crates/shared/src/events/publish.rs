@@ -1,9 +1,7 @@
 //! Publishing: append the envelope to the topic's stream, then wake its consumers.
 
 use super::redis::{Arg, Redis};
-use super::{
-    BusError, Envelope, Event, RETENTION_MS, SCHEMA_VERSION, stream_key, topic, wake_channel,
-};
+use super::{BusError, Envelope, Event, RETENTION_MS, new_envelope, stream_key, wake_channel};
 use crate::time;
 
 pub struct Publisher {
@@ -22,17 +20,9 @@ impl Publisher {
 
     /// Stores the event durably, then wakes its consumers; returns the envelope sent.
     pub fn publish(&self, event: Event, correlation_id: &str) -> Result<Envelope, BusError> {
-        let topic = topic(&event);
+        let envelope = new_envelope(event, &self.producer, correlation_id);
+        let topic = envelope.topic.as_str();
         let now = time::now_ms();
-        let envelope = Envelope {
-            id: new_ulid(now),
-            topic: topic.to_string(),
-            version: SCHEMA_VERSION,
-            occurred_at: time::rfc3339(now),
-            producer: self.producer.clone(),
-            correlation_id: correlation_id.to_string(),
-            payload: event,
-        };
         let json = serde_json::to_vec(&envelope).map_err(|e| BusError(e.to_string()))?;
         let stream = stream_key(topic);
         // Entries older than the retention window are trimmed as new ones arrive.
