@@ -1,8 +1,11 @@
 //! Code that several Spindle components use, written once: the WIT contracts between
 //! components, `application/problem+json` errors, and JSON request/response helpers.
 
+pub mod auth;
 pub mod events;
+pub mod health;
 pub mod http;
+pub mod migrations;
 pub mod problem;
 pub mod time;
 

@@ -8,17 +8,22 @@ use crate::problem::Problem;
 use spin_sdk::http::{IntoResponse, Method, Request, Response};
 
 /// Answers `POST {prefix}/drain`, `GET {prefix}/dead-letters` and
-/// `POST {prefix}/dead-letters/{id}/replay` for `consumer`; `path` is the request path after
-/// the component's own prefix.
+/// `POST {prefix}/dead-letters/{id}/replay` for `consumer`, for a caller holding the ops token;
+/// `path` is the request path after the component's own prefix.
 pub fn handle(
     req: &Request,
     path: &str,
     ops_token: Option<&str>,
     consumer: &Consumer<'_>,
 ) -> Response {
-    if let Err(problem) = authorize(req, ops_token) {
-        return problem.into_response();
+    match authorize(req, ops_token) {
+        Ok(()) => route(req, path, consumer),
+        Err(problem) => problem.into_response(),
     }
+}
+
+/// The same routes, for a caller already authorized (an admin's token, say).
+pub fn route(req: &Request, path: &str, consumer: &Consumer<'_>) -> Response {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let result = match (req.method(), segments.as_slice()) {
         (Method::Post, ["drain"]) => consumer.drain().map(|r| json(200, &r)),
@@ -40,7 +45,8 @@ pub fn handle(
     result.unwrap_or_else(|e| Problem::new(503, e.to_string()).into_response())
 }
 
-fn authorize(req: &Request, ops_token: Option<&str>) -> Result<(), Problem> {
+/// Accepts a request carrying `Authorization: Bearer OPS_TOKEN`.
+pub fn authorize(req: &Request, ops_token: Option<&str>) -> Result<(), Problem> {
     let Some(expected) = ops_token.filter(|t| !t.is_empty()) else {
         return Err(Problem::forbidden(
             "operator routes are closed: set the ops_token variable",

@@ -36,6 +36,8 @@ pub fn topic(event: &Event) -> &'static str {
         Event::TrackPublished(_) => "track.published",
         Event::TrackDeleted(_) => "track.deleted",
         Event::PlaylistShared(_) => "playlist.shared",
+        Event::ArtistFollowed(_) => "artist.followed",
+        Event::ArtistUnfollowed(_) => "artist.unfollowed",
     }
 }
 
