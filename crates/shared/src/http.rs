@@ -65,36 +65,69 @@ pub fn problem_fallback(response: Response) -> Response {
 /// `send` has none, and a health check must not hang on a stuck service. Answers the status
 /// and body (at most 1 MiB).
 pub fn get_with_timeout(url: &str, timeout: std::time::Duration) -> Result<(u16, Vec<u8>), String> {
+    let (status, body) = send_with_timeout("GET", url, &[], &[], timeout, 1 << 20)?;
+    Ok((status, body))
+}
+
+/// An outbound request with a deadline for connecting, the first byte and every later byte,
+/// through `wasi:http` directly (the SDK's `send` takes no request options). Answers the
+/// status and at most `max_body` bytes of the body; blocks until then.
+pub fn send_with_timeout(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: std::time::Duration,
+    max_body: usize,
+) -> Result<(u16, Vec<u8>), String> {
     use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
     use spin_sdk::wit::wasi::http0_2_0::types::{
-        Fields, Method, OutgoingRequest, RequestOptions, Scheme,
+        Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
     };
-    const MAX_BODY: usize = 1 << 20;
 
-    let (scheme, rest) = url.split_once("://").ok_or("not an absolute URL")?;
-    let (authority, path) = rest
-        .find('/')
-        .map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
-    let request = OutgoingRequest::new(Fields::new());
-    let scheme = if scheme == "https" {
-        Scheme::Https
-    } else {
-        Scheme::Http
+    let (https, authority, path) = split_url(url)?;
+    let headers: Vec<(String, Vec<u8>)> = headers
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
+        .collect();
+    let fields = Fields::from_list(&headers).map_err(|e| format!("invalid header: {e:?}"))?;
+    let request = OutgoingRequest::new(fields);
+    let method = match method {
+        "GET" => Method::Get,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "PATCH" => Method::Patch,
+        "DELETE" => Method::Delete,
+        other => Method::Other(other.to_string()),
     };
-    let built = request.set_method(&Method::Get).is_ok()
+    let scheme = if https { Scheme::Https } else { Scheme::Http };
+    let built = request.set_method(&method).is_ok()
         && request.set_scheme(Some(&scheme)).is_ok()
         && request.set_authority(Some(authority)).is_ok()
-        && request.set_path_with_query(Some(path)).is_ok();
+        && request.set_path_with_query(Some(&path)).is_ok();
     if !built {
-        return Err(format!("invalid URL {url}"));
+        return Err(format!("invalid URL {url:?}"));
     }
     let options = RequestOptions::new();
-    let nanos = Some(timeout.as_nanos() as u64);
+    let nanos = Some(timeout.as_nanos().min(u64::MAX as u128) as u64);
     let _ = options.set_connect_timeout(nanos);
     let _ = options.set_first_byte_timeout(nanos);
     let _ = options.set_between_bytes_timeout(nanos);
 
+    let outgoing_body = request.body().map_err(|()| "request body taken twice")?;
     let pending = outgoing_handler::handle(request, Some(options)).map_err(|e| format!("{e:?}"))?;
+    {
+        let stream = outgoing_body
+            .write()
+            .map_err(|()| "request body stream taken twice")?;
+        for chunk in body.chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| format!("writing the request body: {e:?}"))?;
+        }
+    }
+    OutgoingBody::finish(outgoing_body, None).map_err(|e| format!("{e:?}"))?;
+
     let response = loop {
         if let Some(result) = pending.get() {
             break result
@@ -104,18 +137,65 @@ pub fn get_with_timeout(url: &str, timeout: std::time::Duration) -> Result<(u16,
         pending.subscribe().block();
     };
     let status = response.status();
-    let body = response.consume().map_err(|()| "response has no body")?;
-    let stream = body.stream().map_err(|()| "response body has no stream")?;
+    let incoming = response.consume().map_err(|()| "response has no body")?;
+    let stream = incoming
+        .stream()
+        .map_err(|()| "response body has no stream")?;
     let mut bytes = Vec::new();
-    loop {
-        match stream.blocking_read(64 * 1024) {
+    while bytes.len() < max_body {
+        match stream.blocking_read((max_body - bytes.len()) as u64) {
             Ok(chunk) => bytes.extend_from_slice(&chunk),
             Err(wasi::io::streams::StreamError::Closed) => break,
             Err(e) => return Err(format!("reading the body: {e:?}")),
         }
-        if bytes.len() > MAX_BODY {
-            return Err("response body over 1 MiB".into());
-        }
     }
     Ok((status, bytes))
+}
+
+/// Splits an absolute URL into (https?, authority, path and query).
+pub fn split_url(url: &str) -> Result<(bool, &str, String), String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("{url:?} is not an absolute URL"))?;
+    let https = match scheme.to_ascii_lowercase().as_str() {
+        "https" => true,
+        "http" => false,
+        _ => return Err(format!("{url:?} is not an http or https URL")),
+    };
+    let rest = rest.split('#').next().unwrap_or("");
+    let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    if authority.is_empty() {
+        return Err(format!("{url:?} has no host"));
+    }
+    let path = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    };
+    Ok((https, authority, path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_url;
+
+    #[test]
+    fn urls_split_into_scheme_authority_and_path() {
+        assert_eq!(
+            split_url("https://api.mail.example/v1/send?x=1").unwrap(),
+            (true, "api.mail.example", "/v1/send?x=1".into())
+        );
+        assert_eq!(
+            split_url("http://127.0.0.1:8025").unwrap(),
+            (false, "127.0.0.1:8025", "/".into())
+        );
+        assert_eq!(
+            split_url("HTTP://h/p#frag").unwrap(),
+            (false, "h", "/p".into())
+        );
+        assert_eq!(split_url("http://h?q").unwrap(), (false, "h", "/?q".into()));
+        for bad in ["ftp://h/", "h/p", "http:///p", "http://"] {
+            assert!(split_url(bad).is_err(), "{bad}");
+        }
+    }
 }
