@@ -313,10 +313,18 @@ impl App {
             .stderr(component.logs.stderr.clone())
             .envs(&component.environment)
             .allow_ip_name_lookup(true)
-            .allow_udp(false);
+            .allow_udp(false)
+            .allow_tcp(true);
         let allowed = component.allowed_hosts.clone();
+        // TCP connects go only where `tcp://` rules allow (matched against the resolved
+        // address, as Spin); the implicit bind to an ephemeral port before a connect is fine,
+        // listening on a chosen one is not.
         wasi.socket_addr_check(move |addr, usage| {
-            let ok = matches!(usage, SocketAddrUse::TcpConnect) && allowed.allows_tcp(addr);
+            let ok = match usage {
+                SocketAddrUse::TcpConnect => allowed.allows_tcp(addr),
+                SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
+                _ => false,
+            };
             Box::pin(async move { ok })
         });
         if let Some(dir) = &component.files_dir {
