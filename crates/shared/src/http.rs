@@ -42,6 +42,13 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T,
     }
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| Problem::bad_request(format!("malformed JSON: {e}")))?;
+    // Serde reads a struct from an array too; every Spindle body is an object.
+    if !value.is_object() {
+        return Err(Problem::invalid(vec![Problem::field(
+            "body",
+            "must be a JSON object",
+        )]));
+    }
     serde_json::from_value(value)
         .map_err(|e| Problem::invalid(vec![Problem::field("body", e.to_string())]))
 }

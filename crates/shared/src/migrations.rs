@@ -11,27 +11,36 @@ pub struct Migration {
 }
 
 /// Applies every migration not applied yet; running it again changes nothing. Each migration
-/// runs in a transaction with its version record, so a failure leaves no half-applied step.
+/// runs in a transaction with its version record, so a failure leaves no half-applied step, and
+/// the version is read again under the write lock, so two instances starting together apply it
+/// once.
 pub fn apply(conn: &Connection, migrations: &[Migration]) -> Result<(), String> {
     let run =
         |sql: &str, params: &[Value]| conn.execute(sql, params).map_err(|e| format!("{sql}: {e}"));
+    let current = || -> Result<i64, String> {
+        let applied = run(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )?;
+        Ok(match applied.rows.first().and_then(|r| r.values.first()) {
+            Some(Value::Integer(v)) => *v,
+            _ => 0,
+        })
+    };
     run(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
         &[],
     )?;
-    let applied = run(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        &[],
-    )?;
-    let current = match applied.rows.first().and_then(|r| r.values.first()) {
-        Some(Value::Integer(v)) => *v,
-        _ => 0,
-    };
-    for migration in migrations.iter().filter(|m| m.version > current) {
+    for migration in migrations {
+        if migration.version <= current()? {
+            continue;
+        }
         run("BEGIN IMMEDIATE", &[])?;
-        let result =
-            statements(migration.sql).try_for_each(|statement| run(statement, &[]).map(drop));
-        let result = result.and_then(|()| {
+        let result = current().and_then(|version| {
+            if migration.version <= version {
+                return Ok(());
+            }
+            statements(migration.sql).try_for_each(|statement| run(statement, &[]).map(drop))?;
             run(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?, datetime('now'))",
                 &[Value::Integer(migration.version)],
@@ -42,10 +51,7 @@ pub fn apply(conn: &Connection, migrations: &[Migration]) -> Result<(), String> 
             Ok(()) => run("COMMIT", &[]).map(drop)?,
             Err(e) => {
                 let _ = run("ROLLBACK", &[]);
-                // Another instance may have applied it meanwhile.
-                if !e.contains("UNIQUE constraint failed: schema_migrations.version") {
-                    return Err(format!("migration {}: {e}", migration.version));
-                }
+                return Err(format!("migration {}: {e}", migration.version));
             }
         }
     }
