@@ -2,7 +2,8 @@
 # Prerequisites for building and testing Spindle, on a fresh Debian machine that has only
 # rustup/cargo. Sourced by scripts/test and scripts/up; can also be run on its own.
 # Installs (only what is missing): the wasm32-wasip2 Rust target, a C compiler (rusqlite
-# builds SQLite from source) and redis-server (the integration tests start real ones).
+# builds SQLite from source), redis-server (the integration tests start real ones) and
+# python3-aiosmtpd (a real SMTP server for the notification tests).
 set -euo pipefail
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -25,6 +26,8 @@ fi
 missing_packages=()
 command -v cc >/dev/null 2>&1 || missing_packages+=(gcc libc6-dev)
 command -v redis-server >/dev/null 2>&1 || missing_packages+=(redis-server)
+# The notification tests deliver mail to a real SMTP server: Debian's aiosmtpd.
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing_packages+=(python3-aiosmtpd)
 
 if ((${#missing_packages[@]} > 0)); then
     if ! command -v apt-get >/dev/null 2>&1; then

@@ -369,6 +369,269 @@ fn redis_command(port: u16, command: &str) -> Result<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// SMTP
+// ---------------------------------------------------------------------------------------------
+
+/// The SMTP server [`SmtpServer`] runs: Debian's `aiosmtpd` on 127.0.0.1, appending every
+/// message it accepts as one JSON line (before it answers `250`, so a client that saw the
+/// message accepted finds it in the file), then writing the ready file once it listens.
+const SMTP_SERVER_SCRIPT: &str = r#"
+import email, email.policy, json, os, sys, threading
+from aiosmtpd.controller import Controller
+
+port, messages, ready = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+def part(message, kind):
+    body = message.get_body(preferencelist=(kind,))
+    return None if body is None else body.get_content()
+
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        raw = envelope.original_content or envelope.content
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8")
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        record = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": list(envelope.rcpt_tos),
+            "content": raw.decode("utf-8", "replace"),
+            "subject": str(message["subject"] or ""),
+            "to": str(message["to"] or ""),
+            "text": part(message, "plain"),
+            "html": part(message, "html"),
+        }
+        line = (json.dumps(record) + "\n").encode("utf-8")
+        fd = os.open(messages, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return "250 Message accepted for delivery"
+
+controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+controller.start()
+with open(ready + ".tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename(ready + ".tmp", ready)
+threading.Event().wait()
+"#;
+
+/// The Python that has `aiosmtpd` (Debian's, installed by `scripts/setup.sh`; a `python3`
+/// earlier on PATH, such as a pyenv one, may lack it).
+const SMTP_PYTHON: &str = "/usr/bin/python3";
+
+/// One message an [`SmtpServer`] accepted: the envelope, the raw RFC 5322 text, and (parsed by
+/// Python's `email` package) the decoded subject, `To:` header and text and HTML parts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct SmtpMessage {
+    /// `MAIL FROM`.
+    pub mail_from: String,
+    /// Every `RCPT TO`.
+    pub rcpt_tos: Vec<String>,
+    /// The message as received (after the dot-unstuffing of `DATA`).
+    pub content: String,
+    pub subject: String,
+    pub to: String,
+    /// The `text/plain` part, decoded; `None` when there is none.
+    pub text: Option<String>,
+    /// The `text/html` part, decoded; `None` when there is none.
+    pub html: Option<String>,
+}
+
+/// A real SMTP server (`aiosmtpd`) on a loopback port that records every message it accepts in
+/// a temporary directory; [`messages`](Self::messages) reads them back. Messages survive
+/// [`stop`](Self::stop) and [`restart`](Self::restart) (same port, same file). Killed on drop
+/// and, through `PR_SET_PDEATHSIG`, when the thread that started it exits (see [`RedisServer`]:
+/// start it from the test's own thread).
+pub struct SmtpServer {
+    child: Option<Child>,
+    port: u16,
+    dir: TempDir,
+}
+
+impl SmtpServer {
+    /// Starts a server on a free port and waits until it greets connections.
+    pub fn start() -> Result<Self> {
+        let dir = smtp_dir()?;
+        let mut last_error = None;
+        // Another process may take the port between our probe and the server's bind: retry.
+        for _ in 0..8 {
+            let port = free_port()?;
+            match spawn_smtp(port, dir.path()) {
+                Ok(child) => {
+                    return Ok(Self {
+                        child: Some(child),
+                        port,
+                        dir,
+                    });
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap()).context("could not start the SMTP server on a free port")
+    }
+
+    /// Starts a server on `port` (one a test kept free, say [`free_loopback_port`]), retrying
+    /// for a moment while the port is still taken.
+    pub fn start_on(port: u16) -> Result<Self> {
+        let mut server = Self {
+            child: None,
+            port,
+            dir: smtp_dir()?,
+        };
+        server.restart()?;
+        Ok(server)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `tcp://127.0.0.1:PORT`: the value for the `smtp_relay` variable.
+    pub fn relay(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        match &mut self.child {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Every message accepted so far, in order of arrival.
+    pub fn messages(&self) -> Vec<SmtpMessage> {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("messages.jsonl")).unwrap_or_default();
+        text.split_inclusive('\n')
+            // A line still being written has no newline yet: it is read next time.
+            .filter(|line| line.ends_with('\n') && !line.trim().is_empty())
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("bad line in the SMTP server's log ({e}): {line}"))
+            })
+            .collect()
+    }
+
+    /// Kills the server (connections are refused until [`restart`](Self::restart)); the
+    /// messages it accepted are kept.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the server if it runs, then starts a new one on the same port and waits until
+    /// it greets connections.
+    pub fn restart(&mut self) -> Result<()> {
+        self.stop();
+        let mut last_error = None;
+        for _ in 0..20 {
+            match spawn_smtp(self.port, self.dir.path()) {
+                Ok(child) => {
+                    self.child = Some(child);
+                    return Ok(());
+                }
+                Err(e) => last_error = Some(e),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(last_error.unwrap())
+            .with_context(|| format!("could not start the SMTP server on port {}", self.port))
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A loopback port nobody listens on right now (it may be taken later by someone else).
+pub fn free_loopback_port() -> u16 {
+    free_port().expect("a free loopback port")
+}
+
+fn smtp_dir() -> Result<TempDir> {
+    if !Path::new(SMTP_PYTHON).is_file() {
+        bail!("{SMTP_PYTHON} is missing: run {TEST_COMMAND}, which installs python3-aiosmtpd");
+    }
+    Ok(tempfile::Builder::new().prefix("spindle-smtp-").tempdir()?)
+}
+
+/// Spawns the SMTP server on `port` and waits until *this* server is ready (it writes its
+/// ready file only after its own listener answered) and greets with `220`.
+fn spawn_smtp(port: u16, dir: &Path) -> Result<Child> {
+    let ready = dir.join(format!("ready-{port}"));
+    let log = dir.join(format!("smtp-{port}.log"));
+    let _ = std::fs::remove_file(&ready);
+    let mut command = Command::new(SMTP_PYTHON);
+    command
+        .arg("-c")
+        .arg(SMTP_SERVER_SCRIPT)
+        .arg(port.to_string())
+        .arg(dir.join("messages.jsonl"))
+        .arg(&ready)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log)?);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    let parent = std::process::id() as libc::pid_t;
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("failed to run {SMTP_PYTHON}"))?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            bail!(
+                "the SMTP server on port {port} exited ({status}):\n{}",
+                tail(&log, 20)
+            );
+        }
+        if ready.is_file() && smtp_greets(port) {
+            return Ok(child);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            bail!(
+                "the SMTP server on port {port} was not ready within 15s:\n{}",
+                tail(&log, 20)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether a connection to `port` is greeted with `220`.
+fn smtp_greets(port: u16) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut line = String::new();
+    let greeted = BufReader::new(&stream).read_line(&mut line).is_ok() && line.starts_with("220");
+    let _ = (&stream).write_all(b"QUIT\r\n");
+    greeted
+}
+
+// ---------------------------------------------------------------------------------------------
 // Responses
 // ---------------------------------------------------------------------------------------------
 
@@ -611,10 +874,9 @@ impl TestAppBuilder {
             Some(RuntimeConfig::None) => None,
             None if is_repo_manifest(&manifest) => {
                 let path = repo_root().join("runtime-config.toml");
-                Some(
-                    std::fs::read_to_string(&path)
-                        .with_context(|| format!("cannot read {}", path.display()))?,
-                )
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                Some(isolate_sqlite_paths(&text, &state_dir)?)
             }
             None => None,
         };
@@ -671,4 +933,25 @@ fn is_repo_manifest(manifest: &Path) -> bool {
         manifest.to_path_buf()
     };
     canonical(&manifest).is_some() && canonical(&manifest) == canonical(&app_manifest())
+}
+
+/// Spin resolves a relative `[sqlite_database.NAME] path` against the working directory, which
+/// every test shares; each test's databases go under its own state directory instead.
+fn isolate_sqlite_paths(text: &str, state_dir: &Path) -> Result<String> {
+    let mut config: toml::Table = toml::from_str(text).context("runtime config")?;
+    if let Some(toml::Value::Table(databases)) = config.get_mut("sqlite_database") {
+        let labels: Vec<String> = databases.keys().cloned().collect();
+        for label in labels {
+            let Some(toml::Value::Table(database)) = databases.get_mut(&label) else {
+                continue;
+            };
+            let relative = match database.get("path") {
+                Some(toml::Value::String(path)) if Path::new(path).is_relative() => path.clone(),
+                _ => continue,
+            };
+            let absolute = state_dir.join(relative).display().to_string();
+            database.insert("path".into(), toml::Value::String(absolute));
+        }
+    }
+    Ok(toml::to_string(&config)?)
 }

@@ -58,19 +58,22 @@ async fn health_services_checks_each_service_and_redis() {
     assert_eq!(response.content_type().as_deref(), Some("application/json"));
     let body: Value = response.json();
     assert_eq!(body["status"], "ok", "{body}");
-    // The default `health_services` is just "health": it checks itself through service chaining.
+    // The default `health_services` is "health,notification": each is asked through service
+    // chaining (health checks itself).
     let services = body["services"]
         .as_array()
         .unwrap_or_else(|| panic!("services is a list: {body}"));
-    assert_eq!(services.len(), 1, "{body}");
-    let health = entry(&body["services"], "health");
-    assert_eq!(health["status"], "ok", "{health}");
-    assert_latency(health);
-    assert_eq!(health["version"], app_version().as_str(), "{health}");
-    assert!(
-        health["reason"].is_null(),
-        "a healthy service has no reason: {health}"
-    );
+    assert_eq!(services.len(), 2, "{body}");
+    for name in ["health", "notification"] {
+        let service = entry(&body["services"], name);
+        assert_eq!(service["status"], "ok", "{service}");
+        assert_latency(service);
+        assert_eq!(service["version"], app_version().as_str(), "{service}");
+        assert!(
+            service["reason"].is_null(),
+            "a healthy service has no reason: {service}"
+        );
+    }
 
     let redis = entry(&body["dependencies"], "redis");
     assert_eq!(redis["status"], "ok", "{redis}");

@@ -8,10 +8,9 @@
 
 mod services;
 
-use spin_sdk::http::{IntoResponse, Params, Request, Response, Router};
+use spin_sdk::http::{Params, Request, Response, Router};
 use spin_sdk::http_component;
-use spindle_shared::http::{json, problem_fallback};
-use spindle_shared::platform::health::ComponentHealth;
+use spindle_shared::http::problem_fallback;
 
 #[http_component]
 async fn handle(req: Request) -> Response {
@@ -21,17 +20,6 @@ async fn handle(req: Request) -> Response {
     problem_fallback(router.handle_async(req).await)
 }
 
-fn own_status(_req: Request, _params: Params) -> impl IntoResponse {
-    json(
-        200,
-        &ComponentHealth {
-            status: "ok".into(),
-            component: "health".into(),
-            version: app_version(),
-        },
-    )
-}
-
-pub(crate) fn app_version() -> String {
-    spin_sdk::variables::get("app_version").unwrap_or_else(|_| "unknown".into())
+fn own_status(_req: Request, _params: Params) -> Response {
+    spindle_shared::health::answer("health")
 }

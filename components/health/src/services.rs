@@ -47,7 +47,7 @@ pub fn check_all(_req: Request, _params: Params) -> Response {
         .all(|c| c.status == "ok");
     let report = Report {
         status: if healthy { "ok" } else { "degraded" },
-        version: crate::app_version(),
+        version: spindle_shared::health::app_version(),
         services,
         dependencies,
     };
