@@ -98,7 +98,10 @@ fn handle(store: &Store, transport: &Transport, envelope: &Envelope) -> Result<(
             }
         }
         // Topics this component does not act on.
-        Event::UserRoleChanged(_) | Event::UserBlocked(_) | Event::TrackDeleted(_) => Ok(()),
+        Event::UserRoleChanged(_)
+        | Event::UserBlocked(_)
+        | Event::TrackDeleted(_)
+        | Event::SyncCommand(_) => Ok(()),
     }
 }
 

@@ -38,6 +38,7 @@ pub fn topic(event: &Event) -> &'static str {
         Event::PlaylistShared(_) => "playlist.shared",
         Event::ArtistFollowed(_) => "artist.followed",
         Event::ArtistUnfollowed(_) => "artist.unfollowed",
+        Event::SyncCommand(_) => "sync.command",
     }
 }
 
@@ -82,3 +83,43 @@ impl std::fmt::Display for BusError {
 }
 
 impl std::error::Error for BusError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_round_trip_through_json_with_their_topic() {
+        let command = Event::SyncCommand(SyncCommand {
+            command_id: "c1".into(),
+            user_id: "u1".into(),
+            device_id: "d1".into(),
+            room_code: None,
+            expected_version: Some(7),
+            action: SyncAction::Transfer(Transfer {
+                to_device_id: "d2".into(),
+                keep_playing: true,
+            }),
+        });
+        let envelope = new_envelope(command, "sync", "req-1");
+        assert_eq!(envelope.topic, "sync.command");
+        assert_eq!(envelope.version, SCHEMA_VERSION);
+        let json = serde_json::to_string(&envelope).unwrap();
+        let back: Envelope = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, envelope);
+    }
+
+    #[test]
+    fn a_consumer_reads_what_an_older_publisher_wrote_without_later_optional_fields() {
+        // An `option` field added in a later version is simply absent in older events.
+        let json = r#"{"id":"01J","topic":"user.otp_requested","version":1,
+            "occurred_at":"2026-01-01T00:00:00.000Z","producer":"auth","correlation_id":"r",
+            "payload":{"UserOtpRequested":{"email":"a@b.c","code":"123456",
+            "purpose":"login","expires_at":"2026-01-01T00:10:00.000Z"}}}"#;
+        let envelope: Envelope = serde_json::from_str(json).unwrap();
+        match envelope.payload {
+            Event::UserOtpRequested(otp) => assert_eq!(otp.user_id, None),
+            other => panic!("read as {other:?}"),
+        }
+    }
+}
