@@ -15,6 +15,8 @@
 //! Run everything with `scripts/test`: it installs `redis-server` and builds the components
 //! (and the test fixtures) before `cargo test`.
 
+pub mod bus;
+
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use reqwest::header::HeaderMap;

@@ -12,12 +12,12 @@
 mod support;
 
 use redis::AsyncCommands;
-use redis::aio::MultiplexedConnection;
 use reqwest::Method;
 use serde_json::{Value, json};
 use spindle_shared::events::{
-    Envelope, Event, TrackPublished, UserCreated, new_envelope, new_ulid, stream_key, wake_channel,
+    Envelope, Event, TrackPublished, UserCreated, new_envelope, new_ulid, stream_key,
 };
+use spindle_tests::bus::EventBus;
 use spindle_tests::{RedisServer, TestApp, TestAppBuilder, TestResponse};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -58,55 +58,24 @@ fn track_published(title: &str) -> Envelope {
 
 /// A Redis client that publishes as the bus does and reads what the fixture recorded.
 #[derive(Clone)]
-struct Bus {
-    conn: MultiplexedConnection,
+struct Bus(EventBus);
+
+impl std::ops::Deref for Bus {
+    type Target = EventBus;
+    fn deref(&self) -> &EventBus {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Bus {
+    fn deref_mut(&mut self) -> &mut EventBus {
+        &mut self.0
+    }
 }
 
 impl Bus {
     async fn connect(url: &str) -> Self {
-        let conn = redis::Client::open(url)
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
-        Self { conn }
-    }
-
-    /// Appends an event to its topic's stream without waking anyone.
-    async fn append(&mut self, envelope: &Envelope) {
-        let json = serde_json::to_vec(envelope).unwrap();
-        self.append_raw(&envelope.topic, &json).await;
-    }
-
-    /// Appends `e = bytes` to `topic`'s stream, whatever the bytes are.
-    async fn append_raw(&mut self, topic: &str, bytes: &[u8]) {
-        let _: String = redis::cmd("XADD")
-            .arg(stream_key(topic))
-            .arg("*")
-            .arg("e")
-            .arg(bytes)
-            .query_async(&mut self.conn)
-            .await
-            .unwrap();
-    }
-
-    /// Wakes the consumers of `topic`, as a publisher does after appending.
-    async fn wake(&mut self, topic: &str) {
-        let _: i64 = self
-            .conn
-            .publish(wake_channel(topic), "wake")
-            .await
-            .unwrap();
-    }
-
-    /// What `Publisher::publish` does: append, then wake.
-    async fn publish(&mut self, envelope: &Envelope) {
-        self.append(envelope).await;
-        let _: i64 = self
-            .conn
-            .publish(wake_channel(&envelope.topic), &envelope.id)
-            .await
-            .unwrap();
+        Self(EventBus::connect(url).await)
     }
 
     /// The ids the fixture handled on `topic`, in order (`handled:TOPIC`).

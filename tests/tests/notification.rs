@@ -10,13 +10,13 @@ use jwt_simple::claims::{Claims, JWTClaims};
 use jwt_simple::reexports::coarsetime::{Clock, Duration as JwtDuration};
 use jwt_simple::reexports::ct_codecs::{Base64UrlSafeNoPadding as B64, Decoder, Encoder};
 use redis::AsyncCommands;
-use redis::aio::MultiplexedConnection;
 use reqwest::Method;
 use serde_json::{Value, json};
 use spindle_shared::events::{
     ArtistFollowed, Envelope, Event, PlaylistShared, TrackPublished, UserCreated, UserDeleted,
-    UserOtpRequested, new_envelope, new_ulid, stream_key, wake_channel,
+    UserOtpRequested, new_envelope, new_ulid, stream_key,
 };
+use spindle_tests::bus::EventBus;
 use spindle_tests::{
     RedisServer, SmtpMessage, SmtpServer, TestApp, TestAppBuilder, TestResponse, app_manifest,
     free_loopback_port,
@@ -132,49 +132,24 @@ fn user_deleted(user_id: &str) -> Envelope {
 
 /// A Redis client that publishes as the bus does and looks at the group's bookkeeping.
 #[derive(Clone)]
-struct Bus {
-    conn: MultiplexedConnection,
+struct Bus(EventBus);
+
+impl std::ops::Deref for Bus {
+    type Target = EventBus;
+    fn deref(&self) -> &EventBus {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Bus {
+    fn deref_mut(&mut self) -> &mut EventBus {
+        &mut self.0
+    }
 }
 
 impl Bus {
     async fn connect(url: &str) -> Self {
-        let conn = redis::Client::open(url)
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
-        Self { conn }
-    }
-
-    /// Appends an event to its topic's stream without waking anyone.
-    async fn append(&mut self, envelope: &Envelope) {
-        let json = serde_json::to_vec(envelope).unwrap();
-        let _: String = redis::cmd("XADD")
-            .arg(stream_key(&envelope.topic))
-            .arg("*")
-            .arg("e")
-            .arg(json)
-            .query_async(&mut self.conn)
-            .await
-            .unwrap();
-    }
-
-    async fn wake(&mut self, topic: &str) {
-        let _: i64 = self
-            .conn
-            .publish(wake_channel(topic), "wake")
-            .await
-            .unwrap();
-    }
-
-    /// What `Publisher::publish` does: append, then wake.
-    async fn publish(&mut self, envelope: &Envelope) {
-        self.append(envelope).await;
-        let _: i64 = self
-            .conn
-            .publish(wake_channel(&envelope.topic), &envelope.id)
-            .await
-            .unwrap();
+        Self(EventBus::connect(url).await)
     }
 
     /// Whether the group has handled event `id` (its processed set).
