@@ -1208,3 +1208,43 @@ async fn preferences_that_are_not_a_json_object_are_422_and_change_nothing() {
         );
     }
 }
+
+mod support;
+
+#[tokio::test]
+async fn with_an_email_api_and_no_relay_mail_is_posted_to_the_api_as_json() {
+    let api = support::EchoServer::start().await;
+    let auth = Auth::new();
+    let app = start(
+        app_builder(&auth)
+            .variable("email_api_origin", format!("http://127.0.0.1:{}", api.port))
+            .variable("email_api_path", "/v1/send")
+            .variable("email_api_key", "api-secret"),
+    )
+    .await;
+    let mut bus = Bus::connect(&app.redis.url()).await;
+    let user = user_created("u-api", "api@example.com", "Grace");
+    bus.publish(&user).await;
+
+    let request = eventually("the email API to be called", || {
+        let requests = api.requests();
+        async move { requests.into_iter().next() }
+    })
+    .await;
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.target, "/v1/send");
+    assert_eq!(request.header("authorization"), Some("Bearer api-secret"));
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    let body: serde_json::Value = serde_json::from_slice(&request.body).expect("a JSON body");
+    assert_eq!(body["to"], "api@example.com", "{body}");
+    assert!(
+        body["subject"].as_str().unwrap().contains("Spindle"),
+        "{body}"
+    );
+    assert!(body["text"].as_str().unwrap().contains("Grace"), "{body}");
+    assert!(body["html"].as_str().unwrap().contains("Grace"), "{body}");
+    // Delivered once, and not left in the dev outbox.
+    bus.publish(&user).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(api.requests().len(), 1);
+}

@@ -274,6 +274,7 @@ pub struct Received {
     pub method: String,
     pub target: String,
     pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Received {
@@ -354,24 +355,36 @@ async fn serve_one(mut stream: TcpStream, log: Arc<Mutex<Vec<Received>>>) -> std
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    // Read (and discard) a content-length body, so the client sees a clean exchange.
-    let length: usize = headers
+    // Read a content-length body (or a chunked one to its end), so the test can see it and
+    // the client sees a clean exchange.
+    let length: Option<usize> = headers
         .iter()
         .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut have = buf.len() - head_end - 4;
-    while have < length {
+        .and_then(|(_, v)| v.parse().ok());
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let mut body = buf[head_end + 4..].to_vec();
+    loop {
+        let done = match length {
+            Some(length) => body.len() >= length,
+            None => !chunked || body.windows(5).any(|w| w == b"0\r\n\r\n"),
+        };
+        if done {
+            break;
+        }
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
             break;
         }
-        have += n;
+        body.extend_from_slice(&chunk[..n]);
     }
+    let body = if chunked { dechunk(&body) } else { body };
     log.lock().unwrap().push(Received {
         method: method.clone(),
         target: target.clone(),
         headers,
+        body,
     });
     let body =
         json!({ "served_by": "echo-server", "method": method, "target": target }).to_string();
