@@ -11,6 +11,13 @@ say() { printf '==> %s\n' "$*" >&2; }
 SPINDLE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$SPINDLE_ROOT"
 
+# spin.toml names each component's wasm under ./target (as `spin build` expects), so builds go
+# there whatever the environment says.
+if [ -n "${CARGO_TARGET_DIR:-}" ]; then
+    say "ignoring CARGO_TARGET_DIR=$CARGO_TARGET_DIR: spin.toml expects the components under ./target"
+    unset CARGO_TARGET_DIR
+fi
+
 # --- Rust target for the components -------------------------------------------------------
 if ! command -v rustup >/dev/null 2>&1; then
     say "rustup is not on PATH: install Rust with rustup (https://rustup.rs) first" >&2
