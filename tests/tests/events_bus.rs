@@ -342,6 +342,47 @@ async fn concurrent_drains_handle_each_new_event_once() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
+async fn more_failed_events_than_one_page_are_all_retried_without_another_wake_up() {
+    // A drain looks at pending entries a page (100) at a time; the rest must not wait for a
+    // publish or an operator to be retried.
+    let app = start(
+        events_app()
+            .variable("retry_base_ms", "100")
+            .variable("max_attempts", "50"),
+    )
+    .await;
+    let mut bus = Bus::connect(&app.redis.url()).await;
+    let events: Vec<Envelope> = (0..150).map(|_| user_created("fail-until-flag")).collect();
+    for event in &events {
+        bus.append(event).await;
+    }
+    bus.wake(USER_CREATED).await;
+    support::eventually(WAIT, "every event to fail once", || {
+        let mut bus = bus.clone();
+        let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+        async move {
+            for id in &ids {
+                if bus.attempts(id).await.is_empty() {
+                    return None;
+                }
+            }
+            Some(())
+        }
+    })
+    .await;
+    bus.set("flag:healthy", "1").await;
+
+    // Only the retry timer wakes the consumer from here on.
+    let handled = bus.wait_handled(USER_CREATED, events.len()).await;
+    let mut expected: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    let mut got: Vec<&str> = handled.iter().map(String::as_str).collect();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected, "each one handled, once");
+    assert_eq!(bus.pending(USER_CREATED).await, 0);
+}
+
+#[tokio::test]
 async fn failing_event_is_retried_with_growing_delays_and_handled_once_after_recovery() {
     const BASE_MS: u64 = 200;
     let app = start(

@@ -212,6 +212,10 @@ impl<'a> Consumer<'a> {
                 Arg::Int(BATCH),
             ],
         )?;
+        if reply.len() / 4 >= BATCH as usize {
+            // More pending entries than one page: come back for the rest at once.
+            keep_earliest(&mut drain.next_retry_ms, 1);
+        }
         for chunk in reply.chunks_exact(4) {
             let (Some(id), Some(idle), Some(attempts)) =
                 (text(&chunk[0]), int(&chunk[2]), int(&chunk[3]))
