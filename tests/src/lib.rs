@@ -288,20 +288,7 @@ fn spawn_redis(binary: &Path, port: u16, dir: &Path, persistent: bool) -> Result
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    let parent = std::process::id() as libc::pid_t;
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The parent may have died before the prctl took effect.
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
+    die_with_this_thread(&mut command);
     let mut child = command
         .spawn()
         .with_context(|| format!("failed to run {}", binary.display()))?;
@@ -579,19 +566,7 @@ fn spawn_smtp(port: u16, dir: &Path) -> Result<Child> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log)?);
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    let parent = std::process::id() as libc::pid_t;
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
+    die_with_this_thread(&mut command);
     let mut child = command
         .spawn()
         .with_context(|| format!("failed to run {SMTP_PYTHON}"))?;
@@ -956,4 +931,23 @@ fn isolate_sqlite_paths(text: &str, state_dir: &Path) -> Result<String> {
         }
     }
     Ok(toml::to_string(&config)?)
+}
+
+/// Has the kernel kill the child when the thread that spawns it exits (a killed test process
+/// included), so no server outlives its test.
+fn die_with_this_thread(command: &mut Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the prctl took effect.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
 }
