@@ -108,10 +108,6 @@ impl std::ops::Deref for PooledConnection {
 impl Drop for PooledConnection {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            // A connection left inside a transaction by a guest must not leak it to the next one.
-            if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
             self.pool.put(conn);
         }
     }
