@@ -4,11 +4,7 @@ use crate::email::{HttpApiConfig, Site, SmtpConfig, Transport};
 use spindle_shared::events::RetryPolicy;
 use std::time::Duration;
 
-pub fn var(name: &str) -> Option<String> {
-    spin_sdk::variables::get(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-}
+pub use spindle_shared::variable as var;
 
 pub fn redis_url() -> Result<String, String> {
     var("redis_url").ok_or_else(|| "the redis_url variable is not set".to_string())

@@ -1,7 +1,8 @@
 //! The component's SQLite database (label `notification`); every SQL statement lives here.
 
 use spin_sdk::sqlite::{Connection, QueryResult, Value};
-use spindle_shared::migrations::{self, Migration};
+use spindle_shared::migrations::Migration;
+use spindle_shared::sql::{get_int, get_opt_text, get_text, opt_text, text};
 
 const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
@@ -42,40 +43,9 @@ pub struct Delivery {
     pub created_at: String,
 }
 
-fn text(v: impl Into<String>) -> Value {
-    Value::Text(v.into())
-}
-
-fn opt_text(v: Option<&str>) -> Value {
-    v.map_or(Value::Null, |s| Value::Text(s.to_string()))
-}
-
-fn get_text(row: &[Value], i: usize) -> String {
-    match row.get(i) {
-        Some(Value::Text(s)) => s.clone(),
-        Some(Value::Integer(n)) => n.to_string(),
-        _ => String::new(),
-    }
-}
-
-fn get_opt_text(row: &[Value], i: usize) -> Option<String> {
-    match row.get(i) {
-        Some(Value::Text(s)) => Some(s.clone()),
-        _ => None,
-    }
-}
-
-fn get_int(row: &[Value], i: usize) -> i64 {
-    match row.get(i) {
-        Some(Value::Integer(n)) => *n,
-        _ => 0,
-    }
-}
-
 impl Store {
     pub fn open() -> Result<Self, String> {
-        let conn = Connection::open("notification").map_err(|e| format!("open database: {e}"))?;
-        migrations::apply(&conn, MIGRATIONS)?;
+        let conn = spindle_shared::sql::open("notification", MIGRATIONS)?;
         Ok(Self { conn })
     }
 

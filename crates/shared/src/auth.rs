@@ -63,6 +63,8 @@ pub struct Claims {
     pub token_id: String,
     /// `exp`, in seconds since the epoch.
     pub expires_at: u64,
+    /// `sid`: the sign-in session the token belongs to (auth ends sessions on logout).
+    pub session_id: Option<String>,
 }
 
 impl Claims {
@@ -88,6 +90,8 @@ impl Claims {
 #[derive(Serialize, Deserialize)]
 struct Custom {
     role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
 }
 
 /// Verifies access tokens with `auth`'s public keys, by `kid`.
@@ -216,6 +220,7 @@ impl Verifier {
                     role: claims.custom.role,
                     token_id,
                     expires_at: exp.as_secs(),
+                    session_id: claims.custom.sid,
                 })
             }
             _ => Err(invalid("the token has no sub or jti")),
@@ -345,7 +350,7 @@ mod tests {
     fn claims(role: Role, iat: i64, life: u64) -> JWTClaims<Custom> {
         let now = Clock::now_since_epoch().as_secs() as i64;
         let mut c = jwt_simple::claims::Claims::with_custom_claims(
-            Custom { role },
+            Custom { role, sid: None },
             Duration::from_secs(life),
         )
         .with_issuer(ISSUER)
@@ -545,6 +550,7 @@ mod tests {
             role: Role::Listener,
             token_id: "t".into(),
             expires_at: 0,
+            session_id: None,
         };
         let problem = listener.require(&[Role::Admin]).unwrap_err();
         assert_eq!(problem.status, 403);

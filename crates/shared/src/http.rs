@@ -182,9 +182,75 @@ pub fn split_url(url: &str) -> Result<(bool, &str, String), String> {
     Ok((https, authority, path))
 }
 
+/// The `key=value` pairs of a query string (or form body), percent-decoded; 400 for a broken
+/// escape or a value that is not UTF-8.
+pub fn query_pairs(query: &str) -> Result<Vec<(String, String)>, Problem> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match (percent_decode(key), percent_decode(value)) {
+                (Some(key), Some(value)) => Ok((key, value)),
+                _ => Err(Problem::bad_request(format!(
+                    "the query parameter {key:?} is not valid percent-encoded UTF-8"
+                ))),
+            }
+        })
+        .collect()
+}
+
+/// Decodes `%XX` escapes and `+` (a space, as in forms); `None` for a broken escape or bytes
+/// that are not UTF-8.
+pub fn percent_decode(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters, for a query value.
+pub fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `key=value&...`, percent-encoded (a query string or a form body).
+pub fn encode_pairs(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::split_url;
+    use super::*;
 
     #[test]
     fn urls_split_into_scheme_authority_and_path() {
@@ -203,6 +269,23 @@ mod tests {
         assert_eq!(split_url("http://h?q").unwrap(), (false, "h", "/?q".into()));
         for bad in ["ftp://h/", "h/p", "http:///p", "http://"] {
             assert!(split_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_values_round_trip_through_percent_encoding() {
+        let value = "a b&c=d/é~";
+        let encoded = encode_pairs(&[("k", value), ("x", "")]);
+        assert_eq!(encoded, "k=a%20b%26c%3Dd%2F%C3%A9~&x=");
+        let pairs = query_pairs(&encoded).unwrap();
+        assert_eq!(
+            pairs,
+            vec![("k".into(), value.into()), ("x".into(), "".into())]
+        );
+        assert_eq!(percent_decode("a+b%2b").as_deref(), Some("a b+"));
+        for bad in ["%", "%4", "%zz", "%ff"] {
+            assert!(percent_decode(bad).is_none(), "{bad}");
+            assert_eq!(query_pairs(&format!("k={bad}")).unwrap_err().status, 400);
         }
     }
 }

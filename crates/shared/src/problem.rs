@@ -112,6 +112,13 @@ fn title(status: u16) -> &'static str {
     }
 }
 
+/// An unexpected failure (storage, encoding) becomes a 500 with its message.
+impl From<String> for Problem {
+    fn from(detail: String) -> Self {
+        Self::internal(detail)
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self).unwrap_or_default();

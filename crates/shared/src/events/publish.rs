@@ -21,6 +21,14 @@ impl Publisher {
     /// Stores the event durably, then wakes its consumers; returns the envelope sent.
     pub fn publish(&self, event: Event, correlation_id: &str) -> Result<Envelope, BusError> {
         let envelope = new_envelope(event, &self.producer, correlation_id);
+        self.publish_envelope(&envelope)?;
+        Ok(envelope)
+    }
+
+    /// Publishes an envelope made earlier (for example kept in an outbox table until its
+    /// change committed). Publishing the same envelope twice is harmless: consumers handle
+    /// each id once.
+    pub fn publish_envelope(&self, envelope: &Envelope) -> Result<(), BusError> {
         let topic = envelope.topic.as_str();
         let now = time::now_ms();
         let json = serde_json::to_vec(&envelope).map_err(|e| BusError(e.to_string()))?;
@@ -41,7 +49,7 @@ impl Publisher {
         )?;
         self.redis
             .publish(&wake_channel(topic), envelope.id.as_bytes())?;
-        Ok(envelope)
+        Ok(())
     }
 }
 

@@ -1,0 +1,73 @@
+//! Small helpers around Spin's SQLite interface: parameters, reading columns, and opening a
+//! component's database with its migrations applied.
+
+use crate::migrations::{self, Migration};
+use spin_sdk::sqlite::{Connection, Value};
+
+/// Opens the database `label` and applies `migrations` (a no-op once they are applied).
+pub fn open(label: &str, migrations: &[Migration]) -> Result<Connection, String> {
+    let conn = Connection::open(label).map_err(|e| format!("open database {label}: {e}"))?;
+    migrations::apply(&conn, migrations)?;
+    Ok(conn)
+}
+
+pub fn text(v: impl Into<String>) -> Value {
+    Value::Text(v.into())
+}
+
+pub fn opt_text(v: Option<&str>) -> Value {
+    v.map_or(Value::Null, |s| Value::Text(s.to_string()))
+}
+
+pub fn int(v: impl Into<i64>) -> Value {
+    Value::Integer(v.into())
+}
+
+/// A column as text (integers are formatted); empty for NULL.
+pub fn get_text(row: &[Value], i: usize) -> String {
+    match row.get(i) {
+        Some(Value::Text(s)) => s.clone(),
+        Some(Value::Integer(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+pub fn get_opt_text(row: &[Value], i: usize) -> Option<String> {
+    match row.get(i) {
+        Some(Value::Text(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// A column as an integer; 0 for NULL.
+pub fn get_int(row: &[Value], i: usize) -> i64 {
+    get_opt_int(row, i).unwrap_or(0)
+}
+
+pub fn get_opt_int(row: &[Value], i: usize) -> Option<i64> {
+    match row.get(i) {
+        Some(Value::Integer(n)) => Some(*n),
+        _ => None,
+    }
+}
+
+/// Runs `f` inside `BEGIN IMMEDIATE` … `COMMIT` (the write lock is taken up front, so
+/// read-then-write steps in `f` see no concurrent writer), rolling back when it fails.
+pub fn transaction<T, E: From<String>>(
+    conn: &Connection,
+    f: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
+    conn.execute("BEGIN IMMEDIATE", &[])
+        .map_err(|e| E::from(format!("begin: {e}")))?;
+    match f() {
+        Ok(value) => {
+            conn.execute("COMMIT", &[])
+                .map_err(|e| E::from(format!("commit: {e}")))?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = conn.execute("ROLLBACK", &[]);
+            Err(e)
+        }
+    }
+}
