@@ -6,6 +6,7 @@ use spindle_shared::Problem;
 use spindle_shared::sql::{get_int, int, text};
 use spindle_shared::time::now_ms;
 
+/// At most `max` attempts per `window_secs`, per key.
 pub struct Limit {
     pub name: &'static str,
     pub max: i64,
@@ -44,17 +45,34 @@ pub const VERIFY_PER_ADDRESS: Limit = Limit {
 };
 
 impl Limit {
-    fn window(&self) -> (i64, u64) {
-        let window_ms = self.window_secs * 1000;
+    /// `(max, window_secs)`: the defaults above, or the operator's override from the variable
+    /// `auth_rate_limits` (`name=MAX/SECONDS,...`, e.g. `login-address=300/60` behind a NAT).
+    fn settings(&self) -> (i64, u64) {
+        let overrides = spindle_shared::variable("auth_rate_limits").unwrap_or_default();
+        overrides
+            .split(',')
+            .filter_map(|entry| entry.trim().split_once('='))
+            .filter(|(name, _)| *name == self.name)
+            .filter_map(|(_, value)| {
+                let (max, secs) = value.split_once('/')?;
+                Some((max.trim().parse().ok()?, secs.trim().parse().ok()?))
+            })
+            .find(|&(_, secs): &(i64, u64)| secs > 0)
+            .unwrap_or((self.max, self.window_secs))
+    }
+
+    fn window(&self) -> (i64, i64, u64) {
+        let (max, window_secs) = self.settings();
+        let window_ms = window_secs * 1000;
         let now = now_ms();
         let start = now - now % window_ms;
         let retry_after = (start + window_ms - now).div_ceil(1000).max(1);
-        (start as i64, retry_after)
+        (max, start as i64, retry_after)
     }
 
     /// Counts one attempt for `key`; 429 when it is over the limit.
     pub fn hit(&self, store: &Store, key: &str) -> Result<(), Problem> {
-        let (start, retry_after) = self.window();
+        let (max, start, retry_after) = self.window();
         let result = store.run(
             "INSERT INTO rate_limits (bucket, window_start, count) VALUES (?1, ?2, 1)
              ON CONFLICT (bucket) DO UPDATE SET
@@ -64,7 +82,7 @@ impl Limit {
             &[text(self.bucket(key)), int(start)],
         )?;
         let count = result.rows.first().map_or(0, |r| get_int(&r.values, 0));
-        if count > self.max {
+        if count > max {
             return Err(Problem::too_many_requests(retry_after));
         }
         Ok(())
@@ -72,13 +90,13 @@ impl Limit {
 
     /// 429 when `key` has used up its attempts, without counting this one.
     pub fn check(&self, store: &Store, key: &str) -> Result<(), Problem> {
-        let (start, retry_after) = self.window();
+        let (max, start, retry_after) = self.window();
         let result = store.run(
             "SELECT count FROM rate_limits WHERE bucket = ? AND window_start = ?",
             &[text(self.bucket(key)), int(start)],
         )?;
         let count = result.rows.first().map_or(0, |r| get_int(&r.values, 0));
-        if count >= self.max {
+        if count >= max {
             return Err(Problem::too_many_requests(retry_after));
         }
         Ok(())

@@ -5,12 +5,14 @@
 //!
 //! `--suite events` measures the event bus instead (publish → handled latency and burst
 //! throughput through the fixture `tests/fixtures/events.toml` against a private
-//! `redis-server`; see [`events`]) and writes `target/bench/events.json`; `--suite all` runs
-//! both.
+//! `redis-server`; see [`events`]) and writes `target/bench/events.json`. `--suite auth`
+//! measures login latency and token verification inside a component ([`auth`]) and writes
+//! `target/bench/auth.json`; `--suite all` runs all three.
 //!
 //! The server under test and the load generator each get their own tokio runtime (2 worker
 //! threads each), so both servers are measured the same way.
 
+mod auth;
 mod events;
 mod load;
 mod native;
@@ -72,12 +74,19 @@ struct Args {
     /// run stops with an error.
     #[arg(long, default_value_t = 120.0)]
     event_timeout: f64,
+    /// Auth suite: timed logins of each kind (existing account, unknown email).
+    #[arg(long, default_value_t = 200)]
+    login_count: usize,
+    /// Auth suite: token verifications timed inside the component.
+    #[arg(long, default_value_t = 5000)]
+    verify_count: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Suite {
     Http,
     Events,
+    Auth,
     All,
 }
 
@@ -112,13 +121,47 @@ fn main() -> Result<()> {
         .canonicalize()?;
     let server_rt = runtime("server")?;
     let load_rt = runtime("load")?;
-    if args.suite != Suite::Events {
+    let all = args.suite == Suite::All;
+    if all || args.suite == Suite::Http {
         http_suite(&args, &root, &server_rt, &load_rt)?;
     }
-    if args.suite != Suite::Http {
+    if all || args.suite == Suite::Events {
         events_suite(&args, &root, &server_rt, &load_rt)?;
     }
+    if all || args.suite == Suite::Auth {
+        auth_suite(&args, &root, &server_rt)?;
+    }
     Ok(())
+}
+
+fn auth_suite(args: &Args, root: &Path, server_rt: &Runtime) -> Result<()> {
+    if args.login_count == 0 || args.verify_count == 0 {
+        bail!("--login-count and --verify-count must be >= 1");
+    }
+    let config = auth::Config {
+        logins: args.login_count,
+        verifications: args.verify_count,
+    };
+    let result = auth::run(root, &config, server_rt)?;
+    auth::print(&result);
+    let mut report = auth::to_json(&result, &config);
+    stamp(&mut report);
+    write_json(root, "auth.json", &report)
+}
+
+/// When and on how many CPUs a report was made.
+fn stamp(report: &mut serde_json::Value) {
+    report["unix_time"] = json!(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    );
+    report["cpus"] = json!(
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
 }
 
 fn events_suite(args: &Args, root: &Path, server_rt: &Runtime, load_rt: &Runtime) -> Result<()> {
@@ -132,17 +175,7 @@ fn events_suite(args: &Args, root: &Path, server_rt: &Runtime, load_rt: &Runtime
     let result = events::run(root, &config, server_rt, load_rt)?;
     events::print(&result);
     let mut report = events::to_json(&result, &config);
-    report["unix_time"] = json!(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    );
-    report["cpus"] = json!(
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0)
-    );
+    stamp(&mut report);
     write_json(root, "events.json", &report)
 }
 
