@@ -47,6 +47,9 @@ pub struct Caller {
 
 /// Starts a session for `user` and answers its first tokens.
 pub fn sign_in(store: &Store, user: &User) -> Result<TokenResponse, Problem> {
+    if let Err(e) = store.tidy() {
+        eprintln!("tidying expired rows: {e}");
+    }
     let session_id = new_ulid(now_ms());
     let now = now_ms() as i64;
     let refresh_token = random_token()?;

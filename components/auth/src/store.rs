@@ -158,6 +158,35 @@ impl Store {
         spindle_shared::sql::transaction(&self.conn, f)
     }
 
+    /// Deletes what has expired (ended sessions and their tokens, old codes, counters,
+    /// sign-ins in flight) a day after it expired; runs at most once an hour, from sign-ins.
+    pub fn tidy(&self) -> Result<(), Problem> {
+        const HOUR_MS: i64 = 60 * 60 * 1000;
+        let now = now_ms() as i64;
+        let claimed = self.run(
+            "INSERT INTO cache (key, value, fetched_at) VALUES ('tidied', '', ?1)
+             ON CONFLICT (key) DO UPDATE SET fetched_at = ?1 WHERE fetched_at <= ?2
+             RETURNING 1",
+            &[int(now), int(now - HOUR_MS)],
+        )?;
+        if claimed.rows.is_empty() {
+            return Ok(());
+        }
+        let day_ago = int(now - 24 * HOUR_MS);
+        for sql in [
+            "DELETE FROM refresh_tokens WHERE session_id IN
+               (SELECT id FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1)",
+            "DELETE FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1",
+            "DELETE FROM one_time_codes WHERE expires_at < ?1",
+            "DELETE FROM rate_limits WHERE window_start < ?1",
+            "DELETE FROM oidc_logins WHERE expires_at < ?1",
+            "DELETE FROM handoffs WHERE expires_at < ?1",
+        ] {
+            self.run(sql, std::slice::from_ref(&day_ago))?;
+        }
+        Ok(())
+    }
+
     // --- users ---------------------------------------------------------------------------
 
     pub fn user(&self, id: &str) -> Result<Option<User>, Problem> {
