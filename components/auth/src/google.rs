@@ -7,6 +7,7 @@
 use crate::account::{self, respond};
 use crate::fields::Fields;
 use crate::outbox;
+use crate::rate_limit;
 use crate::sessions::{self, random_token, sha256_hex};
 use crate::store::{NewUser, Store, User};
 use jwt_simple::algorithms::{RS256PublicKey, RSAPublicKeyLike};
@@ -71,10 +72,11 @@ fn public_url() -> String {
 }
 
 /// `GET /api/auth/google`: 302 to the provider.
-pub fn start(_req: Request, _params: Params) -> Response {
+pub fn start(req: Request, _params: Params) -> Response {
     respond(|| {
         let provider = provider()?;
         let store = Store::open()?;
+        rate_limit::GOOGLE_PER_ADDRESS.hit(&store, &rate_limit::client_address(&req))?;
         let (state, verifier, nonce, browser) = (
             random_token()?,
             random_token()?,

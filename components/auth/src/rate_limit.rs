@@ -28,14 +28,21 @@ pub const REGISTER_PER_ADDRESS: Limit = Limit {
     max: 20,
     window_secs: 60 * 60,
 };
+/// With 5 tries per code this allows 25 guesses an hour at one account's six digits.
 pub const CODES_PER_EMAIL: Limit = Limit {
     name: "otp-email",
     max: 5,
-    window_secs: 15 * 60,
+    window_secs: 60 * 60,
 };
 pub const CODES_PER_ADDRESS: Limit = Limit {
     name: "otp-address",
     max: 20,
+    window_secs: 15 * 60,
+};
+/// Each Google sign-in that starts keeps a row for ten minutes.
+pub const GOOGLE_PER_ADDRESS: Limit = Limit {
+    name: "google-address",
+    max: 30,
     window_secs: 15 * 60,
 };
 pub const VERIFY_PER_ADDRESS: Limit = Limit {
