@@ -16,6 +16,7 @@
 //! (and the test fixtures) before `cargo test`.
 
 pub mod bus;
+pub mod oidc;
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
@@ -685,6 +686,12 @@ pub struct TestApp {
     pub client: reqwest::Client,
     running: Option<RunningApp>,
     dir: TempDir,
+    /// What [`restart`](Self::restart) starts again: the manifest (absolute), the runtime
+    /// config file in `dir`, the variables (`redis_url` first) and the environment.
+    manifest: PathBuf,
+    runtime_config: Option<PathBuf>,
+    variables: Vec<(String, String)>,
+    env: HashMap<String, String>,
 }
 
 /// Starts the real app: the repository's `spin.toml` with its `runtime-config.toml`.
@@ -782,6 +789,59 @@ impl TestApp {
                 .unwrap_or_else(|e| panic!("the app did not shut down cleanly: {e:?}"));
         }
     }
+
+    /// Stops the app gracefully (as [`stop`](Self::stop)) and starts the same manifest again,
+    /// as a redeploy would: same address, state and log directories, runtime config, Redis
+    /// and environment. `variables` replace the earlier ones of the same name (the others
+    /// stay) and are kept for later restarts. The client is new: no connection to the old
+    /// server is reused. Panics if the app does not shut down cleanly or does not come back.
+    pub async fn restart(&mut self, variables: Vec<(String, String)>) {
+        if let Some(running) = self.running.take() {
+            running
+                .shutdown()
+                .await
+                .unwrap_or_else(|e| panic!("the app did not shut down cleanly: {e:?}"));
+        }
+        for (name, value) in variables {
+            set_variable(&mut self.variables, name, value);
+        }
+        let mut last_error = None;
+        // The old listener may take a moment to go away.
+        for _ in 0..20 {
+            match self.up(self.addr).await {
+                Ok(running) => {
+                    self.running = Some(running);
+                    self.client = http_client()
+                        .unwrap_or_else(|e| panic!("cannot build an HTTP client: {e:?}"));
+                    return;
+                }
+                Err(e) => last_error = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the app did not start again on {}: {:?}",
+            self.addr,
+            last_error.unwrap()
+        );
+    }
+
+    /// `spindle_host::up` with this app's manifest, directories, variables and environment.
+    async fn up(&self, listen: SocketAddr) -> Result<RunningApp> {
+        let opts = UpOptions {
+            runtime_config: self.runtime_config.clone(),
+            listen,
+            state_dir: Some(self.state_dir()),
+            log_dir: Some(self.log_dir()),
+            variables: self.variables.clone(),
+            env: Some(self.env.clone()),
+            follow_logs: false,
+            ..UpOptions::new(&self.manifest)
+        };
+        spindle_host::up(opts)
+            .await
+            .with_context(|| format!("spindle_host::up failed for {}", self.manifest.display()))
+    }
 }
 
 impl Drop for TestApp {
@@ -822,8 +882,9 @@ impl TestAppBuilder {
         self
     }
 
-    /// A runtime config, as TOML text. It is written into the app's temporary directory, so
-    /// relative paths in it resolve there.
+    /// A runtime config, as TOML text, written into the app's temporary directory. Spin
+    /// resolves a relative SQLite `path` against the working directory, and so does the host:
+    /// give SQLite databases absolute paths (in a directory of the test's own).
     pub fn runtime_config(mut self, toml_text: impl Into<String>) -> Self {
         self.runtime_config = Some(RuntimeConfig::Text(toml_text.into()));
         self
@@ -869,37 +930,40 @@ impl TestAppBuilder {
         let redis = RedisServer::start()?;
         let mut variables = vec![("redis_url".to_string(), redis.url())];
         for (name, value) in self.variables {
-            variables.retain(|(n, _)| *n != name);
-            variables.push((name, value));
+            set_variable(&mut variables, name, value);
         }
 
-        let opts = UpOptions {
-            runtime_config,
-            listen: "127.0.0.1:0".parse().unwrap(),
-            state_dir: Some(state_dir),
-            log_dir: Some(log_dir),
-            variables,
-            env: Some(self.env),
-            follow_logs: false,
-            ..UpOptions::new(&manifest)
-        };
-        let running = spindle_host::up(opts)
-            .await
-            .with_context(|| format!("spindle_host::up failed for {}", manifest.display()))?;
-        let addr = running.http_addr();
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(REQUEST_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        Ok(TestApp {
-            addr,
+        let mut app = TestApp {
+            addr: "127.0.0.1:0".parse().unwrap(),
             redis,
-            client,
-            running: Some(running),
+            client: http_client()?,
+            running: None,
             dir,
-        })
+            manifest,
+            runtime_config,
+            variables,
+            env: self.env,
+        };
+        let running = app.up(app.addr).await?;
+        app.addr = running.http_addr();
+        app.running = Some(running);
+        Ok(app)
     }
+}
+
+/// Sets `name` in a variable list: a later value replaces an earlier one.
+fn set_variable(variables: &mut Vec<(String, String)>, name: String, value: String) {
+    variables.retain(|(n, _)| *n != name);
+    variables.push((name, value));
+}
+
+/// The tests' HTTP client: no proxy, no redirects followed, a timeout per request.
+fn http_client() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .no_proxy()
+        .timeout(REQUEST_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?)
 }
 
 fn is_repo_manifest(manifest: &Path) -> bool {
