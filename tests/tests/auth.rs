@@ -847,6 +847,35 @@ async fn register_refuses_weak_passwords() {
     }
 }
 
+#[tokio::test]
+async fn events_wait_in_the_outbox_while_redis_is_away_and_leave_in_order() {
+    let mut app = start().await;
+    app.redis.stop();
+    // Sign-ups do not need Redis: the change commits, its event waits in auth's outbox.
+    let ann = register_user(&app, "ann@example.com", "listener").await;
+    let lee = register_user(&app, "lee@example.com", "artist").await;
+
+    app.redis.restart().expect("restart redis-server");
+    assert!(events(&app, "user.created").await.is_empty());
+    // The next write flushes the outbox, oldest first, then its own event.
+    let kim = register_user(&app, "kim@example.com", "listener").await;
+    let created = eventually("three user.created events", || async {
+        let created = events(&app, "user.created").await;
+        (created.len() >= 3).then_some(created)
+    })
+    .await;
+    let ids: Vec<String> = created
+        .iter()
+        .map(|envelope| match &envelope.payload {
+            Event::UserCreated(user) => user.user_id.clone(),
+            other => panic!("not user.created: {other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, [ann.id(), lee.id(), kim.id()]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(events(&app, "user.created").await.len(), 3, "each once");
+}
+
 // =============================================================================================
 // Login
 // =============================================================================================
