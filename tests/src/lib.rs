@@ -17,6 +17,7 @@
 
 pub mod bus;
 pub mod oidc;
+pub mod wire;
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
@@ -672,6 +673,42 @@ impl TestResponse {
                 .to_ascii_lowercase()
         })
     }
+}
+
+/// Polls `check` every 50 ms until it gives a value; panics after `timeout`, naming `what`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Asserts `response` is an `application/problem+json` answer with `status` (in the status
+/// line and the body) and a `title` and `type`; answers the body.
+#[track_caller]
+pub fn assert_problem(response: &TestResponse, status: u16, what: &str) -> serde_json::Value {
+    assert_eq!(response.status, status, "{what}: {}", response.text());
+    assert_eq!(
+        response.content_type().as_deref(),
+        Some("application/problem+json"),
+        "{what}: {}",
+        response.text()
+    );
+    let body: serde_json::Value = response.json();
+    assert_eq!(body["status"], status, "{what}: {body}");
+    assert!(body["title"].is_string(), "{what}: a title: {body}");
+    assert!(body["type"].is_string(), "{what}: a type: {body}");
+    body
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 /// The redirect URI registered for the app: the value of `oidc_redirect_url`. Nothing listens
@@ -588,82 +588,22 @@ async fn serve_one(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()
     stream.shutdown().await
 }
 
-/// Reads one request (head and a `content-length` or chunked body); `None` if the client
-/// closed the connection before sending a whole head.
+/// One request, read off the wire, with its target split into path and query.
 async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Request>> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(None);
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p;
-        }
+    let Some(raw) = crate::wire::read_request(stream).await? else {
+        return Ok(None);
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next().unwrap_or_default().split(' ');
-    let method = request_line.next().unwrap_or_default().to_string();
-    let target = request_line.next().unwrap_or_default().to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let length: Option<usize> = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse().ok());
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
-    let mut body = buf[head_end + 4..].to_vec();
-    loop {
-        let done = match length {
-            Some(length) => body.len() >= length,
-            None => !chunked || body.windows(5).any(|w| w == b"0\r\n\r\n"),
-        };
-        if done {
-            break;
-        }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    let body = if chunked { dechunk(&body) } else { body };
-    let (path, query) = match target.split_once('?') {
+    let (path, query) = match raw.target.split_once('?') {
         Some((path, query)) => (path.to_string(), query.to_string()),
-        None => (target, String::new()),
+        None => (raw.target, String::new()),
     };
     Ok(Some(Request {
-        method,
+        method: raw.method,
         path,
         query,
-        headers,
-        body,
+        headers: raw.headers,
+        body: raw.body,
     }))
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&data[..eol]);
-        let Ok(size) = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
-        else {
-            break;
-        };
-        data = &data[eol + 2..];
-        if size == 0 || data.len() < size {
-            break;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[(size + 2).min(data.len())..];
-    }
-    out
 }
 
 /// Decoded `application/x-www-form-urlencoded` pairs; the first value of a repeated name.

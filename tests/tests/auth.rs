@@ -17,10 +17,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use spindle_shared::events::{Envelope, Event, UserOtpRequested, stream_key};
 use spindle_tests::bus::EventBus;
-use spindle_tests::{TestApp, TestResponse, app_manifest};
+use spindle_tests::{TestApp, TestResponse, app_manifest, assert_problem, eventually};
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -51,24 +50,6 @@ async fn start_with(variables: &[(&str, &str)]) -> TestApp {
         .start()
         .await
         .unwrap_or_else(|e| panic!("failed to start the app: {e:?}"))
-}
-
-/// Polls `check` every 50 ms until it gives a value; panics after [`WAIT`].
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out after {WAIT:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -279,21 +260,6 @@ fn assert_admin_user_shape(user: &Value) {
     assert_me_shape(user);
 }
 
-#[track_caller]
-fn assert_problem(response: &TestResponse, status: u16, what: &str) -> Value {
-    assert_eq!(response.status, status, "{what}: {}", response.text());
-    assert_eq!(
-        response.content_type().as_deref(),
-        Some(PROBLEM_JSON),
-        "{what}: {}",
-        response.text()
-    );
-    let body: Value = response.json();
-    assert_eq!(body["status"], status, "{what}: {body}");
-    assert!(body["title"].is_string(), "{what}: {body}");
-    body
-}
-
 /// A 422 naming exactly `fields` in `errors`.
 #[track_caller]
 fn assert_invalid(response: &TestResponse, fields: &[&str], what: &str) {
@@ -354,7 +320,7 @@ async fn events(app: &TestApp, topic: &str) -> Vec<Envelope> {
 
 /// Waits for the first event on `topic` that `pick` accepts.
 async fn wait_event<T>(app: &TestApp, topic: &str, pick: impl Fn(Event) -> Option<T>) -> T {
-    eventually(&format!("an event on {topic}"), || async {
+    eventually(WAIT, &format!("an event on {topic}"), || async {
         events(app, topic)
             .await
             .into_iter()
@@ -392,7 +358,7 @@ async fn otp_event(app: &TestApp, email: &str, purpose: &str) -> UserOtpRequeste
     let before = otp_events(app, email).await.len();
     let response = request_otp(app, email, purpose).await;
     assert_eq!(response.status, 202, "{}", response.text());
-    let otp = eventually("the code's event", || async {
+    let otp = eventually(WAIT, "the code's event", || async {
         otp_events(app, email).await.into_iter().nth(before)
     })
     .await;
@@ -714,7 +680,7 @@ async fn register_creates_a_normalised_account_signs_it_in_and_announces_it() {
     let lee = register_user(&app, "lee@example.com", "listener").await;
     assert_eq!(lee.user["role"], "listener");
     assert_ne!(lee.id(), ann.id());
-    eventually("two user.created events", || async {
+    eventually(WAIT, "two user.created events", || async {
         (events(&app, "user.created").await.len() == 2).then_some(())
     })
     .await;
@@ -859,7 +825,7 @@ async fn events_wait_in_the_outbox_while_redis_is_away_and_leave_in_order() {
     assert!(events(&app, "user.created").await.is_empty());
     // The next write flushes the outbox, oldest first, then its own event.
     let kim = register_user(&app, "kim@example.com", "listener").await;
-    let created = eventually("three user.created events", || async {
+    let created = eventually(WAIT, "three user.created events", || async {
         let created = events(&app, "user.created").await;
         (created.len() >= 3).then_some(created)
     })
@@ -1328,7 +1294,7 @@ async fn a_code_request_answers_the_same_whether_or_not_the_account_exists() {
     assert_eq!(known.text(), unknown.text(), "byte for byte");
     assert_eq!(known.content_type(), unknown.content_type());
 
-    let otp = eventually("the code's event", || async {
+    let otp = eventually(WAIT, "the code's event", || async {
         otp_events(&app, "ann@example.com").await.pop()
     })
     .await;

@@ -12,11 +12,12 @@ use spindle_tests::bus::EventBus;
 use spindle_tests::oidc::{
     CLIENT_ID, CLIENT_SECRET, IdTokenFault, Identity, OidcProvider, REDIRECT_URL, s256_challenge,
 };
-use spindle_tests::{TestApp, TestAppBuilder, TestResponse, app_manifest, free_loopback_port};
+use spindle_tests::{
+    TestApp, TestAppBuilder, TestResponse, app_manifest, assert_problem, free_loopback_port,
+};
 use std::collections::BTreeMap;
 
 const PUBLIC_URL: &str = "http://web.spindle.test";
-const PROBLEM_JSON: &str = "application/problem+json";
 
 // ---------------------------------------------------------------------------------------------
 // The app and the browser's part of the flow
@@ -229,21 +230,6 @@ async fn register(app: &TestApp, email: &str, password: &str, name: &str) -> Val
         .await;
     assert_eq!(response.status, 201, "register: {}", response.text());
     response.json()
-}
-
-#[track_caller]
-fn assert_problem(response: &TestResponse, status: u16, what: &str) {
-    assert_eq!(response.status, status, "{what}: {}", response.text());
-    assert_eq!(
-        response.content_type().as_deref(),
-        Some(PROBLEM_JSON),
-        "{what}: {}",
-        response.text()
-    );
-    let body: Value = response.json();
-    assert_eq!(body["status"], status, "{what}: {body}");
-    assert!(body["title"].is_string(), "{what}: a title: {body}");
-    assert!(body["type"].is_string(), "{what}: a type: {body}");
 }
 
 /// Every event of `topic` in the app's Redis (stream `spindle:events:TOPIC`, field `e`),

@@ -18,7 +18,7 @@ use spindle_shared::events::{
     Envelope, Event, TrackPublished, UserCreated, new_envelope, new_ulid, stream_key,
 };
 use spindle_tests::bus::EventBus;
-use spindle_tests::{RedisServer, TestApp, TestAppBuilder, TestResponse};
+use spindle_tests::{RedisServer, TestApp, TestAppBuilder, TestResponse, eventually};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use support::builder;
@@ -185,7 +185,7 @@ async fn dead_letters(app: &TestApp) -> Vec<Value> {
 
 /// Waits until the group has `count` dead letters; returns them (newest first).
 async fn wait_dead_letters(app: &TestApp, count: usize) -> Vec<Value> {
-    support::eventually(WAIT, &format!("{count} dead letter(s)"), || async {
+    eventually(WAIT, &format!("{count} dead letter(s)"), || async {
         let letters = dead_letters(app).await;
         assert!(letters.len() <= count, "too many dead letters: {letters:?}");
         (letters.len() == count).then_some(letters)
@@ -357,7 +357,7 @@ async fn more_failed_events_than_one_page_are_all_retried_without_another_wake_u
         bus.append(event).await;
     }
     bus.wake(USER_CREATED).await;
-    support::eventually(WAIT, "every event to fail once", || {
+    eventually(WAIT, "every event to fail once", || {
         let mut bus = bus.clone();
         let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
         async move {
@@ -396,7 +396,7 @@ async fn failing_event_is_retried_with_growing_delays_and_handled_once_after_rec
     bus.publish(&flaky).await;
 
     // Nothing but the retry timer wakes the consumer from here on.
-    support::eventually(WAIT, "four failed attempts", || {
+    eventually(WAIT, "four failed attempts", || {
         let mut bus = bus.clone();
         let id = flaky.id.clone();
         async move { (bus.attempts(&id).await.len() >= 4).then_some(()) }
@@ -445,7 +445,7 @@ async fn concurrent_drains_retry_a_due_event_once() {
     let flaky = user_created("fail-until-flag");
     bus.publish(&flaky).await;
     let timer = format!("spindle:timer:{GROUP}");
-    support::eventually(WAIT, "the retry timer to be armed", || {
+    eventually(WAIT, "the retry timer to be armed", || {
         let mut bus = bus.clone();
         let timer = timer.clone();
         async move {
@@ -713,7 +713,7 @@ async fn redis_crash_during_a_drain_loses_no_event_and_repeats_at_most_the_one_i
         bus.append(envelope).await; // each XADD is on disk before it is acknowledged
     }
     bus.wake(USER_CREATED).await;
-    support::eventually(WAIT, "the drain to be under way", || {
+    eventually(WAIT, "the drain to be under way", || {
         let mut bus = bus.clone();
         async move { (bus.handled(USER_CREATED).await.len() >= 20).then_some(()) }
     })

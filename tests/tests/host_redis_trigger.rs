@@ -7,8 +7,9 @@ mod support;
 
 use redis::AsyncCommands;
 use spindle_tests::TestApp;
+use spindle_tests::eventually;
 use std::time::Duration;
-use support::{builder, closed_port, eventually, start, start_error};
+use support::{builder, closed_port, start, start_error};
 
 const WAIT: Duration = Duration::from_secs(20);
 

@@ -19,16 +19,14 @@ use spindle_shared::events::{
 use spindle_tests::bus::EventBus;
 use spindle_tests::{
     RedisServer, SmtpMessage, SmtpServer, TestApp, TestAppBuilder, TestResponse, app_manifest,
-    free_loopback_port,
+    assert_problem, eventually, free_loopback_port,
 };
 use std::collections::{BTreeMap, HashSet};
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 const OPS_TOKEN: &str = "ops-secret-token";
 const GROUP: &str = "notification";
-const PROBLEM_JSON: &str = "application/problem+json";
 const SENDER: &str = "no-reply@spindle.local";
 
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +163,7 @@ impl Bus {
     /// Waits until the group has handled every one of `envelopes`.
     async fn wait_processed(&self, envelopes: &[&Envelope]) {
         let ids: Vec<String> = envelopes.iter().map(|e| e.id.clone()).collect();
-        eventually("the events to be handled", || {
+        eventually(WAIT, "the events to be handled", || {
             let mut bus = self.clone();
             let ids = ids.clone();
             async move {
@@ -222,27 +220,10 @@ async fn start(builder: TestAppBuilder) -> TestApp {
         .unwrap_or_else(|e| panic!("failed to start the app: {e:?}"))
 }
 
-/// Polls `check` every 50 ms until it gives a value; panics after [`WAIT`].
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out after {WAIT:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Waits until the server holds `count` messages (panics if it gets more) and returns them.
 async fn wait_mail(smtp: &SmtpServer, count: usize) -> Vec<SmtpMessage> {
     eventually(
+        WAIT,
         &format!("{count} message(s) at the SMTP server"),
         || async {
             let messages = smtp.messages();
@@ -341,19 +322,6 @@ async fn dead_letters(app: &TestApp) -> Vec<Value> {
     .await;
     assert_eq!(response.status, 200, "dead letters: {}", response.text());
     response.json()
-}
-
-#[track_caller]
-fn assert_problem(response: &TestResponse, status: u16, what: &str) {
-    assert_eq!(response.status, status, "{what}: {}", response.text());
-    assert_eq!(
-        response.content_type().as_deref(),
-        Some(PROBLEM_JSON),
-        "{what}: {}",
-        response.text()
-    );
-    let body: Value = response.json();
-    assert_eq!(body["status"], status, "{what}: {body}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -541,7 +509,7 @@ async fn while_smtp_is_down_mail_is_retried_with_backoff_and_arrives_once_when_i
     }
     // Every event fails and stays pending; the retry timer brings each back a few times.
     let started = Instant::now();
-    let pending = eventually("three deliveries of every event", || {
+    let pending = eventually(WAIT, "three deliveries of every event", || {
         let mut bus = bus.clone();
         async move {
             let pending = bus.pending("user.created").await;
@@ -602,7 +570,7 @@ async fn mail_that_keeps_failing_is_dead_lettered_and_a_replay_sends_it_once_aft
     let user = user_created("user-dead", "dead@example.org", "Dee");
     bus.publish(&user).await;
 
-    let letters = eventually("a dead letter", || async {
+    let letters = eventually(WAIT, "a dead letter", || async {
         let letters = dead_letters(&app).await;
         assert!(letters.len() <= 1, "{letters:?}");
         (letters.len() == 1).then_some(letters)
@@ -665,7 +633,7 @@ async fn a_redis_crash_in_the_middle_of_a_batch_loses_no_mail_and_sends_none_twi
         bus.append(user).await; // each XADD is on disk before it is acknowledged
     }
     bus.wake("user.created").await;
-    eventually("the drain to be under way", || async {
+    eventually(WAIT, "the drain to be under way", || async {
         (smtp.messages().len() >= 20).then_some(())
     })
     .await;
@@ -680,7 +648,7 @@ async fn a_redis_crash_in_the_middle_of_a_batch_loses_no_mail_and_sends_none_twi
     // The trigger resubscribes with backoff after Redis returns, and wake-ups sent before
     // that reach nobody: wake until everything went.
     let mut bus = Bus::connect(&redis.url()).await;
-    eventually("every mail after the crash", || {
+    eventually(WAIT, "every mail after the crash", || {
         let mut bus = bus.clone();
         let smtp = &smtp;
         async move {
@@ -755,7 +723,7 @@ async fn followers_see_new_releases_in_their_inbox_and_opted_in_followers_also_g
                 &format!("Song {n}"),
             ))
             .await;
-        eventually("the release in the inbox", || async {
+        eventually(WAIT, "the release in the inbox", || async {
             (unread(&app, &fan).await == n).then_some(())
         })
         .await;
@@ -1226,7 +1194,7 @@ async fn with_an_email_api_and_no_relay_mail_is_posted_to_the_api_as_json() {
     let user = user_created("u-api", "api@example.com", "Grace");
     bus.publish(&user).await;
 
-    let request = eventually("the email API to be called", || {
+    let request = eventually(WAIT, "the email API to be called", || {
         let requests = api.requests();
         async move { requests.into_iter().next() }
     })

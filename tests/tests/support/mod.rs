@@ -6,12 +6,13 @@
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
+use spindle_tests::wire::{RawRequest, dechunk, read_request};
 use spindle_tests::{TestApp, TestAppBuilder, TestResponse};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -137,24 +138,6 @@ pub fn mentions(text: &str, word: &str) -> bool {
     })
 }
 
-/// Polls `check` until it returns `Some`, or panics after `timeout` with `what`.
-pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // A raw HTTP/1.1 client
 // ---------------------------------------------------------------------------------------------
@@ -248,22 +231,6 @@ fn parse_response(raw: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
     (status, headers, body)
 }
 
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&data[..eol]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
-            .unwrap_or_else(|_| panic!("bad chunk size {size_text:?}"));
-        data = &data[eol + 2..];
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // A loopback HTTP server, the destination of outbound requests
 // ---------------------------------------------------------------------------------------------
@@ -334,52 +301,16 @@ impl Drop for EchoServer {
 }
 
 async fn serve_one(mut stream: TcpStream, log: Arc<Mutex<Vec<Received>>>) -> std::io::Result<()> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p;
-        }
+    // The whole body is read, so the test can see it and the client sees a clean exchange.
+    let Some(RawRequest {
+        method,
+        target,
+        headers,
+        body,
+    }) = read_request(&mut stream).await?
+    else {
+        return Ok(());
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next().unwrap_or_default().split(' ');
-    let method = request_line.next().unwrap_or_default().to_string();
-    let target = request_line.next().unwrap_or_default().to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    // Read a content-length body (or a chunked one to its end), so the test can see it and
-    // the client sees a clean exchange.
-    let length: Option<usize> = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse().ok());
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-    let mut body = buf[head_end + 4..].to_vec();
-    loop {
-        let done = match length {
-            Some(length) => body.len() >= length,
-            None => !chunked || body.windows(5).any(|w| w == b"0\r\n\r\n"),
-        };
-        if done {
-            break;
-        }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    let body = if chunked { dechunk(&body) } else { body };
     log.lock().unwrap().push(Received {
         method: method.clone(),
         target: target.clone(),
