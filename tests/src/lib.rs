@@ -798,6 +798,21 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{e:?}"))
     }
 
+    /// A request as the holder of the access token `token`, with an optional JSON body.
+    pub async fn send_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> TestResponse {
+        let mut request = self.request(method, path).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.send(request).await
+    }
+
     pub async fn get(&self, path: &str) -> TestResponse {
         self.send(self.request(reqwest::Method::GET, path)).await
     }

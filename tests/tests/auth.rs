@@ -56,21 +56,6 @@ async fn start_with(variables: &[(&str, &str)]) -> TestApp {
 // Requests
 // ---------------------------------------------------------------------------------------------
 
-/// A request as `token`'s holder, with an optional JSON body.
-async fn send_as(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> TestResponse {
-    let mut request = app.request(method, path).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    app.send(request).await
-}
-
 /// A request with a body sent as is, under `content_type` (none when `None`).
 async fn send_raw(
     app: &TestApp,
@@ -91,7 +76,7 @@ async fn send_raw(
 }
 
 async fn me(app: &TestApp, token: &str) -> TestResponse {
-    send_as(app, token, Method::GET, "/api/auth/me", None).await
+    app.send_as(token, Method::GET, "/api/auth/me", None).await
 }
 
 /// What `POST /api/auth/{register,login,refresh}` and the code sign-in answer.
@@ -182,7 +167,7 @@ async fn admin(
     path: &str,
     body: Option<Value>,
 ) -> TestResponse {
-    send_as(app, &admin.access, method, path, body).await
+    app.send_as(&admin.access, method, path, body).await
 }
 
 async fn block(app: &TestApp, by: &Tokens, user_id: &str, blocked: bool) -> TestResponse {
@@ -1062,7 +1047,9 @@ async fn listeners_and_artists_are_forbidden_on_admin_routes_and_strangers_unaut
     ];
     for (method, path, body) in &routes {
         for who in [&lee, &ann] {
-            let response = send_as(&app, &who.access, method.clone(), path, body.clone()).await;
+            let response = app
+                .send_as(&who.access, method.clone(), path, body.clone())
+                .await;
             assert_problem(&response, 403, &format!("{method} {path}"));
         }
         let mut anonymous = app.request(method.clone(), path);
@@ -1122,7 +1109,9 @@ async fn logout_ends_only_this_session() {
     let phone = register_user(&app, "ann@example.com", "listener").await;
     let laptop = login_user(&app, "ann@example.com", PASSWORD).await;
 
-    let response = send_as(&app, &phone.access, Method::POST, "/api/auth/logout", None).await;
+    let response = app
+        .send_as(&phone.access, Method::POST, "/api/auth/logout", None)
+        .await;
     assert_eq!(response.status, 204, "{}", response.text());
     assert_problem(
         &refresh(&app, &phone.refresh).await,
@@ -1146,14 +1135,9 @@ async fn logout_all_ends_every_session_of_the_user_only() {
     let tablet = login_user(&app, "ann@example.com", PASSWORD).await;
     let lee = register_user(&app, "lee@example.com", "listener").await;
 
-    let response = send_as(
-        &app,
-        &laptop.access,
-        Method::POST,
-        "/api/auth/logout-all",
-        None,
-    )
-    .await;
+    let response = app
+        .send_as(&laptop.access, Method::POST, "/api/auth/logout-all", None)
+        .await;
     assert_eq!(response.status, 204, "{}", response.text());
     for session in [&phone, &laptop, &tablet] {
         assert_problem(&refresh(&app, &session.refresh).await, 401, "refresh");
@@ -1173,7 +1157,7 @@ async fn logout_all_ends_every_session_of_the_user_only() {
 async fn a_user_renames_themselves() {
     let app = start().await;
     let ann = register_user(&app, "ann@example.com", "artist").await;
-    let patch = |body| send_as(&app, &ann.access, Method::PATCH, "/api/auth/me", Some(body));
+    let patch = |body| app.send_as(&ann.access, Method::PATCH, "/api/auth/me", Some(body));
 
     let response = patch(json!({ "displayName": "  Ann the Bold " })).await;
     assert_eq!(response.status, 200, "{}", response.text());
@@ -1203,15 +1187,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_the_other_sessions
     let app = start().await;
     let this = register_user(&app, "ann@example.com", "listener").await;
     let other = login_user(&app, "ann@example.com", PASSWORD).await;
-    let patch = |body| {
-        send_as(
-            &app,
-            &this.access,
-            Method::PATCH,
-            "/api/auth/me",
-            Some(body),
-        )
-    };
+    let patch = |body| app.send_as(&this.access, Method::PATCH, "/api/auth/me", Some(body));
 
     let response = patch(json!({ "newPassword": NEW_PASSWORD })).await;
     assert_problem(&response, 422, "no current password");
@@ -1253,8 +1229,8 @@ async fn public_profiles_never_show_the_email() {
     let path = format!("/api/users/{}", ann.id());
 
     let anonymous = app.get(&path).await;
-    let signed_in = send_as(&app, &lee.access, Method::GET, &path, None).await;
-    let own = send_as(&app, &ann.access, Method::GET, &path, None).await;
+    let signed_in = app.send_as(&lee.access, Method::GET, &path, None).await;
+    let own = app.send_as(&ann.access, Method::GET, &path, None).await;
     for response in [&anonymous, &signed_in, &own] {
         assert_eq!(response.status, 200, "{}", response.text());
         let profile: Value = response.json();
@@ -1501,7 +1477,9 @@ async fn an_admin_email_becomes_admin_only_once_verified() {
     let boss = tokens(&response, 201);
     assert_eq!(boss.user["role"], "listener", "not at plain register");
     assert_eq!(jwt_parts(&boss.access).1["role"], "listener");
-    let denied = send_as(&app, &boss.access, Method::GET, "/api/admin/users", None).await;
+    let denied = app
+        .send_as(&boss.access, Method::GET, "/api/admin/users", None)
+        .await;
     assert_problem(&denied, 403, "before verification");
     // Signing in again changes nothing.
     let again = login_user(&app, ADMIN_EMAIL, PASSWORD).await;
@@ -1941,7 +1919,9 @@ async fn another_component_accepts_auths_tokens_through_its_jwks() {
     let app = start().await;
     let ann = register_user(&app, "ann@example.com", "listener").await;
 
-    let response = send_as(&app, &ann.access, Method::GET, "/api/notifications", None).await;
+    let response = app
+        .send_as(&ann.access, Method::GET, "/api/notifications", None)
+        .await;
     assert_eq!(response.status, 200, "{}", response.text());
 
     let forged = SigningKey::generate()
@@ -1955,7 +1935,9 @@ async fn another_component_accepts_auths_tokens_through_its_jwks() {
             0,
         ))
         .unwrap();
-    let response = send_as(&app, &forged, Method::GET, "/api/notifications", None).await;
+    let response = app
+        .send_as(&forged, Method::GET, "/api/notifications", None)
+        .await;
     assert_problem(&response, 401, "a token auth never signed");
 }
 

@@ -256,23 +256,8 @@ fn mail_to<'a>(messages: &'a [SmtpMessage], to: &str) -> Vec<&'a SmtpMessage> {
         .collect()
 }
 
-/// A request as `token`'s holder.
-async fn send_as(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> TestResponse {
-    let mut request = app.request(method, path).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    app.send(request).await
-}
-
 async fn get_as(app: &TestApp, token: &str, path: &str) -> TestResponse {
-    send_as(app, token, Method::GET, path, None).await
+    app.send_as(token, Method::GET, path, None).await
 }
 
 /// A 200 JSON answer to `GET path` as `token`'s holder.
@@ -296,14 +281,14 @@ async fn inbox(app: &TestApp, token: &str) -> Vec<Value> {
 }
 
 async fn set_release_emails(app: &TestApp, token: &str, on: bool) {
-    let response = send_as(
-        app,
-        token,
-        Method::PATCH,
-        "/api/notifications/preferences",
-        Some(json!({ "newReleasesEmail": on })),
-    )
-    .await;
+    let response = app
+        .send_as(
+            token,
+            Method::PATCH,
+            "/api/notifications/preferences",
+            Some(json!({ "newReleasesEmail": on })),
+        )
+        .await;
     assert_eq!(response.status, 200, "{}", response.text());
     assert_eq!(response.json::<Value>(), json!({ "newReleasesEmail": on }));
 }
@@ -778,35 +763,30 @@ async fn followers_see_new_releases_in_their_inbox_and_opted_in_followers_also_g
     // Mark one read; someone else's id is not found and changes nothing.
     let id = first["id"].as_str().unwrap();
     let read_path = format!("/api/notifications/{id}/read");
-    let response = send_as(&app, &fan, Method::POST, &read_path, None).await;
+    let response = app.send_as(&fan, Method::POST, &read_path, None).await;
     assert_eq!(response.status, 204, "{}", response.text());
     assert!(response.body.is_empty());
     assert_eq!(unread(&app, &fan).await, 4);
-    let response = send_as(&app, &quiet, Method::POST, &read_path, None).await;
+    let response = app.send_as(&quiet, Method::POST, &read_path, None).await;
     assert_problem(&response, 404, "another user's notification");
     assert_eq!(unread(&app, &quiet).await, 5);
-    let response = send_as(
-        &app,
-        &fan,
-        Method::POST,
-        "/api/notifications/01ARZ3NDEKTSV4RRFFQ69G5FAV/read",
-        None,
-    )
-    .await;
+    let response = app
+        .send_as(
+            &fan,
+            Method::POST,
+            "/api/notifications/01ARZ3NDEKTSV4RRFFQ69G5FAV/read",
+            None,
+        )
+        .await;
     assert_problem(&response, 404, "an unknown id");
     let after = inbox(&app, &fan).await;
     assert!(after[0]["readAt"].is_string(), "{}", after[0]);
     assert!(after[1]["readAt"].is_null(), "{}", after[1]);
 
     // Read all.
-    let response = send_as(
-        &app,
-        &fan,
-        Method::POST,
-        "/api/notifications/read-all",
-        None,
-    )
-    .await;
+    let response = app
+        .send_as(&fan, Method::POST, "/api/notifications/read-all", None)
+        .await;
     assert_eq!(response.status, 200, "{}", response.text());
     assert_eq!(response.json::<Value>(), json!({ "updated": 4 }));
     assert_eq!(unread(&app, &fan).await, 0);
@@ -973,7 +953,7 @@ async fn bad_tokens_are_401_and_bad_input_is_rejected_as_problem_json_changing_n
             ("tampered", &tampered),
             ("forged sub", &forged_sub),
         ] {
-            let response = send_as(&app, bad, method.clone(), path, None).await;
+            let response = app.send_as(bad, method.clone(), path, None).await;
             assert_problem(
                 &response,
                 401,
