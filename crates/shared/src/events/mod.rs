@@ -15,6 +15,7 @@
 
 pub mod admin;
 mod consume;
+pub mod outbox;
 mod publish;
 mod redis;
 

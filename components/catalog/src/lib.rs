@@ -1,0 +1,96 @@
+//! `catalog`: songs, artists and their media.
+//!
+//! | route                                        | who            | answer                               |
+//! |----------------------------------------------|----------------|--------------------------------------|
+//! | `POST /api/songs` (multipart, streamed)      | artist, admin  | 201 the song                         |
+//! | `GET /api/songs?cursor&limit&sort&artist…`   | anyone         | listed songs, a page                 |
+//! | `GET /api/songs/:id`                         | who may see it | the song                             |
+//! | `POST /api/songs/batch {ids}`                | anyone         | the songs the caller may see, in order |
+//! | `GET /api/songs/artist/my-songs`             | artist         | own songs, hidden ones too           |
+//! | `PATCH /api/songs/:id`                       | owner          | title, genre, tags, album            |
+//! | `PATCH /api/songs/:id/visibility {isPublic}` | owner          | the song                             |
+//! | `DELETE /api/songs/:id`                      | owner, admin   | 204; the media goes too              |
+//! | `GET /api/songs/:id/stream[?redirect=true]`  | who may see it | a signed media URL (or 302 to it)    |
+//! | `GET/HEAD /api/media/:id?exp&u&sig` (streamed)| signed URL    | the audio, byte ranges               |
+//! | `GET/HEAD /api/songs/:id/cover` (streamed)   | who may see it | the cover image                      |
+//! | `GET /api/admin/songs`                       | admin          | every song                           |
+//! | `PATCH /api/admin/songs/:id/visible`         | admin          | hide or show a song                  |
+//!
+//! Metadata lives in the SQLite database `catalog`, media bytes in `media`. Events:
+//! `track.published` (the first time a song becomes visible to listeners), `track.deleted`;
+//! consumed: `user.deleted` (the artist's songs and media go).
+
+mod caller;
+mod config;
+mod events;
+mod http_io;
+mod media;
+mod songs;
+mod store;
+mod stream;
+mod upload;
+
+use spin_sdk::http::{IncomingRequest, IntoResponse, Method, Response, ResponseOutparam, Router};
+use spin_sdk::{http_component, redis_component};
+use spindle_shared::Problem;
+use spindle_shared::http::problem_fallback;
+
+#[http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    let path = req.path_with_query().unwrap_or_default();
+    let path = path.split('?').next().unwrap_or_default().to_string();
+    let method = req.method();
+    // The streamed routes take the request as it comes.
+    if method == Method::Post && path == "/api/songs" {
+        return http_io::send(out, upload::upload(req).await).await;
+    }
+    if matches!(method, Method::Get | Method::Head) {
+        if path.starts_with("/api/media/") {
+            return stream::media(req, out).await;
+        }
+        if path.starts_with("/api/songs/")
+            && path.ends_with("/cover")
+            && path.matches('/').count() == 4
+        {
+            return stream::cover(req, out).await;
+        }
+    }
+    let response = match http_io::buffered(req, http_io::MAX_BUFFERED_BODY).await {
+        Ok(request) => problem_fallback(router().handle(request)),
+        Err(problem) => problem.into_response(),
+    };
+    http_io::send(out, response).await
+}
+
+fn router() -> Router {
+    let mut router = Router::new();
+    // Asked by the health component through service chaining.
+    router.get("/health", |_req: spin_sdk::http::Request, _params| {
+        spindle_shared::health::answer("catalog")
+    });
+    router.get("/api/songs", songs::list);
+    router.post("/api/songs/batch", songs::batch);
+    router.get("/api/songs/artist/my-songs", songs::mine);
+    router.get("/api/songs/:id", songs::get);
+    router.patch("/api/songs/:id", songs::update);
+    router.delete("/api/songs/:id", songs::delete);
+    router.patch("/api/songs/:id/visibility", songs::visibility);
+    router.get("/api/songs/:id/stream", stream::stream_url);
+    router.get("/api/admin/songs", songs::admin_list);
+    router.patch("/api/admin/songs/:id/visible", songs::admin_visible);
+    router
+}
+
+pub(crate) fn respond(f: impl FnOnce() -> Result<Response, Problem>) -> Response {
+    f().unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Every wake-up (a new `user.deleted`, or the retry timer) drains what is pending.
+#[redis_component]
+fn on_wake_up(_message: Vec<u8>) -> anyhow::Result<()> {
+    let report = events::drain().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if report.failed + report.dead_lettered > 0 {
+        eprintln!("catalog drain: {report:?}");
+    }
+    Ok(())
+}

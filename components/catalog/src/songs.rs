@@ -1,0 +1,314 @@
+//! Songs: lists, one song, batches, the artist's own, edits, visibility, deletion, and the
+//! admin's view.
+//!
+//! Visibility: `isPublic` is the owner's choice, `isVisible` an admin's. Listeners see songs
+//! that are both; the owner and admins see everything of theirs (or everything); what a caller
+//! may not see is a 404, as if it did not exist.
+
+use crate::caller;
+use crate::events;
+use crate::media::storage::Media;
+use crate::store::{Song, SongQuery, Sort, Store};
+use serde::Serialize;
+use spin_sdk::http::{Params, Request, Response};
+use spindle_shared::Problem;
+use spindle_shared::auth::{Claims, Role};
+use spindle_shared::events::outbox::correlation_id;
+use spindle_shared::http::{MAX_JSON_BODY, json, parse_json, query_pairs};
+use spindle_shared::sql::{int, opt_text, text};
+use spindle_shared::time::now_ms;
+
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u32 = 100;
+const MAX_BATCH: usize = 100;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Page {
+    items: Vec<crate::store::SongView>,
+    /// Pass as `cursor` for the next page; null on the last one.
+    next_cursor: Option<String>,
+}
+
+/// The song `id` if `claims` may see it, else 404.
+pub fn visible_song(store: &Store, id: &str, claims: Option<&Claims>) -> Result<Song, Problem> {
+    let song = store.song(id)?.ok_or_else(not_found)?;
+    if may_see(&song, claims) {
+        Ok(song)
+    } else {
+        Err(not_found())
+    }
+}
+
+fn may_see(song: &Song, claims: Option<&Claims>) -> bool {
+    song.is_listed() || claims.is_some_and(|c| c.role == Role::Admin || c.user_id == song.artist_id)
+}
+
+fn not_found() -> Problem {
+    Problem::not_found("no such song")
+}
+
+/// `GET /api/songs?cursor=&limit=&sort=newest|title|popular&artist=&genre=&album=`
+pub fn list(req: Request, _params: Params) -> Response {
+    crate::respond(|| {
+        caller::optional(&req)?;
+        page(&req, true)
+    })
+}
+
+/// `GET /api/admin/songs`: every song, hidden ones too.
+pub fn admin_list(req: Request, _params: Params) -> Response {
+    crate::respond(|| {
+        caller::signed_in(&req)?.require(&[Role::Admin])?;
+        page(&req, false)
+    })
+}
+
+fn page(req: &Request, listed_only: bool) -> Result<Response, Problem> {
+    let bad = |name: &str, message: &str| Problem::invalid(vec![Problem::field(name, message)]);
+    let mut query = SongQuery {
+        listed_only,
+        artist_id: None,
+        genre: None,
+        album_id: None,
+        sort: Sort::Newest,
+        offset: 0,
+        limit: DEFAULT_LIMIT,
+    };
+    for (key, value) in query_pairs(req.query())? {
+        match key.as_str() {
+            "limit" => {
+                query.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| bad("limit", "must be a whole number from 1 to 100"))?
+            }
+            "cursor" if !value.is_empty() => {
+                query.offset = value
+                    .strip_prefix("o")
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| bad("cursor", "not a cursor from this API"))?
+            }
+            "sort" => {
+                query.sort = match value.as_str() {
+                    "newest" => Sort::Newest,
+                    "title" => Sort::Title,
+                    "popular" => Sort::Popular,
+                    _ => return Err(bad("sort", "must be newest, title or popular")),
+                }
+            }
+            "artist" if !value.is_empty() => query.artist_id = Some(value),
+            "genre" if !value.is_empty() => query.genre = Some(value),
+            "album" if !value.is_empty() => query.album_id = Some(value),
+            _ => {}
+        }
+    }
+    let store = Store::open()?;
+    let limit = query.limit;
+    query.limit += 1;
+    let mut songs = store.songs(&query)?;
+    let next_cursor = (songs.len() > limit as usize).then(|| {
+        songs.truncate(limit as usize);
+        format!("o{}", query.offset + u64::from(limit))
+    });
+    let items = songs.iter().map(Song::view).collect();
+    Ok(json(200, &Page { items, next_cursor }))
+}
+
+/// `GET /api/songs/:id`
+pub fn get(req: Request, params: Params) -> Response {
+    crate::respond(|| {
+        let claims = caller::optional(&req)?;
+        let store = Store::open()?;
+        let song = visible_song(
+            &store,
+            params.get("id").unwrap_or_default(),
+            claims.as_ref(),
+        )?;
+        Ok(json(200, &song.view()))
+    })
+}
+
+/// `POST /api/songs/batch {ids}`: at most 100; order kept; what the caller may not see (or
+/// that does not exist) is left out.
+pub fn batch(req: Request, _params: Params) -> Response {
+    crate::respond(|| {
+        let claims = caller::optional(&req)?;
+        #[derive(serde::Deserialize)]
+        struct Body {
+            ids: Vec<String>,
+        }
+        let body: Body = parse_json(&req, MAX_JSON_BODY)?;
+        if body.ids.len() > MAX_BATCH {
+            return Err(Problem::invalid(vec![Problem::field(
+                "ids",
+                format!("at most {MAX_BATCH} ids"),
+            )]));
+        }
+        let store = Store::open()?;
+        let mut items = Vec::new();
+        for id in &body.ids {
+            if let Some(song) = store.song(id)?
+                && may_see(&song, claims.as_ref())
+            {
+                items.push(song.view());
+            }
+        }
+        Ok(json(200, &serde_json::json!({ "items": items })))
+    })
+}
+
+/// `GET /api/songs/artist/my-songs`: the caller's own songs, hidden ones too.
+pub fn mine(req: Request, _params: Params) -> Response {
+    crate::respond(|| {
+        let claims = caller::signed_in(&req)?;
+        claims.require(&[Role::Artist, Role::Admin])?;
+        let store = Store::open()?;
+        let items: Vec<_> = store
+            .songs_of(&claims.user_id)?
+            .iter()
+            .map(Song::view)
+            .collect();
+        Ok(json(200, &serde_json::json!({ "items": items })))
+    })
+}
+
+/// `PATCH /api/songs/:id {title?, genre?, tags?, albumId?}` (the owner).
+pub fn update(req: Request, params: Params) -> Response {
+    crate::respond(|| {
+        let claims = caller::signed_in(&req)?;
+        let store = Store::open()?;
+        let song = visible_song(&store, params.get("id").unwrap_or_default(), Some(&claims))?;
+        if claims.user_id != song.artist_id {
+            return Err(Problem::forbidden("only the song's artist may edit it"));
+        }
+        let body: serde_json::Map<String, serde_json::Value> = parse_json(&req, MAX_JSON_BODY)?;
+        let mut errors = Vec::new();
+        let mut changes: Vec<(&str, spin_sdk::sqlite::Value)> = Vec::new();
+        for (key, value) in &body {
+            match (key.as_str(), value) {
+                ("title", serde_json::Value::String(t)) => {
+                    let t = t.trim();
+                    if t.is_empty() || t.chars().count() > 200 {
+                        errors.push(Problem::field("title", "must be 1 to 200 characters"));
+                    } else {
+                        changes.push(("title", text(t)));
+                    }
+                }
+                ("genre", serde_json::Value::String(g)) if g.chars().count() <= 64 => {
+                    changes.push(("genre", opt_text(Some(g.trim()).filter(|g| !g.is_empty()))))
+                }
+                ("genre", serde_json::Value::Null) => changes.push(("genre", opt_text(None))),
+                ("albumId", serde_json::Value::String(a)) => changes.push((
+                    "album_id",
+                    opt_text(Some(a.trim()).filter(|a| !a.is_empty())),
+                )),
+                ("albumId", serde_json::Value::Null) => changes.push(("album_id", opt_text(None))),
+                ("tags", tags @ serde_json::Value::Array(_)) => {
+                    match crate::upload::parse_tags(&tags.to_string()) {
+                        Ok(tags) => changes.push((
+                            "tags",
+                            text(serde_json::to_string(&tags).unwrap_or_default()),
+                        )),
+                        Err(p) => errors.extend(p.errors),
+                    }
+                }
+                ("title" | "genre" | "albumId" | "tags", _) => {
+                    errors.push(Problem::field(key, "has the wrong type or length"))
+                }
+                _ => errors.push(Problem::field(key, "cannot be changed here")),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Problem::invalid(errors));
+        }
+        store.transaction(|| {
+            for (column, value) in changes {
+                store.set_song(&song.id, column, value)?;
+            }
+            Ok(())
+        })?;
+        let song = store.song(&song.id)?.ok_or_else(not_found)?;
+        Ok(json(200, &song.view()))
+    })
+}
+
+/// `PATCH /api/songs/:id/visibility {isPublic}` (the owner).
+pub fn visibility(req: Request, params: Params) -> Response {
+    crate::respond(|| {
+        let claims = caller::signed_in(&req)?;
+        let store = Store::open()?;
+        let song = visible_song(&store, params.get("id").unwrap_or_default(), Some(&claims))?;
+        if claims.user_id != song.artist_id {
+            return Err(Problem::forbidden("only the song's artist may change this"));
+        }
+        let flag = bool_field(&req, "isPublic")?;
+        set_flag(&store, song, "is_public", flag, &correlation_id(&req))
+    })
+}
+
+/// `PATCH /api/admin/songs/:id/visible {isVisible}` (admins).
+pub fn admin_visible(req: Request, params: Params) -> Response {
+    crate::respond(|| {
+        caller::signed_in(&req)?.require(&[Role::Admin])?;
+        let store = Store::open()?;
+        let song = store
+            .song(params.get("id").unwrap_or_default())?
+            .ok_or_else(not_found)?;
+        let flag = bool_field(&req, "isVisible")?;
+        set_flag(&store, song, "is_visible", flag, &correlation_id(&req))
+    })
+}
+
+fn bool_field(req: &Request, name: &str) -> Result<bool, Problem> {
+    let body: serde_json::Map<String, serde_json::Value> = parse_json(req, MAX_JSON_BODY)?;
+    body.get(name)
+        .and_then(|v| v.as_bool())
+        .ok_or_else(|| Problem::invalid(vec![Problem::field(name, "must be true or false")]))
+}
+
+/// Sets `is_public` or `is_visible`; the first time the song becomes listed, `track.published`.
+fn set_flag(
+    store: &Store,
+    song: Song,
+    column: &str,
+    flag: bool,
+    correlation: &str,
+) -> Result<Response, Problem> {
+    store.transaction(|| {
+        store.set_song(&song.id, column, int(flag))?;
+        let now = store.song(&song.id)?.ok_or_else(not_found)?;
+        if now.is_listed() && now.published_at.is_none() {
+            store.set_song(&song.id, "published_at", int(now_ms() as i64))?;
+            events::record_published(store, &now, correlation)?;
+        }
+        Ok(())
+    })?;
+    events::flush(store);
+    let song = store.song(&song.id)?.ok_or_else(not_found)?;
+    Ok(json(200, &song.view()))
+}
+
+/// `DELETE /api/songs/:id` (the owner or an admin): the song and its media go.
+pub fn delete(req: Request, params: Params) -> Response {
+    crate::respond(|| {
+        let claims = caller::signed_in(&req)?;
+        let store = Store::open()?;
+        let song = visible_song(&store, params.get("id").unwrap_or_default(), Some(&claims))?;
+        caller::owner_or_admin(&claims, &song.artist_id)?;
+        store.transaction(|| {
+            store.delete_song(&song.id)?;
+            events::record_deleted(&store, &song, &correlation_id(&req))
+        })?;
+        let media = Media::open()?;
+        for id in [Some(&song.media_id), song.cover_media_id.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            media.discard(id)?;
+        }
+        events::flush(&store);
+        Ok(Response::builder().status(204).build())
+    })
+}
