@@ -61,3 +61,13 @@ CREATE TABLE outbox (
     seq      INTEGER PRIMARY KEY AUTOINCREMENT,
     envelope TEXT NOT NULL
 );
+
+-- Full-text search over songs (title, artist, genre, tags) and artists (name): prefix
+-- matching, case and accent folding, ranked by bm25.
+CREATE VIRTUAL TABLE search USING fts5(
+    kind UNINDEXED,    -- 'song' or 'artist'
+    ref_id UNINDEXED,
+    name,
+    extra,
+    tokenize = 'unicode61 remove_diacritics 2'
+);

@@ -3,7 +3,9 @@
 
 use crate::store::{Song, Store};
 use spindle_shared::Problem;
-use spindle_shared::events::{Event, TrackDeleted, TrackPublished, outbox};
+use spindle_shared::events::{
+    ArtistFollowed, ArtistUnfollowed, Event, TrackDeleted, TrackPublished, outbox,
+};
 
 const PRODUCER: &str = "catalog";
 
@@ -26,6 +28,29 @@ pub fn record_deleted(store: &Store, song: &Song, correlation: &str) -> Result<(
     Ok(outbox::record(&store.conn, PRODUCER, event, correlation)?)
 }
 
+/// `artist.followed` or `artist.unfollowed`, inside the transaction that changes the follow.
+pub fn record_follow(
+    store: &Store,
+    artist_id: &str,
+    follower_id: &str,
+    on: bool,
+    correlation: &str,
+) -> Result<(), Problem> {
+    let (artist_id, follower_id) = (artist_id.to_string(), follower_id.to_string());
+    let event = if on {
+        Event::ArtistFollowed(ArtistFollowed {
+            artist_id,
+            follower_id,
+        })
+    } else {
+        Event::ArtistUnfollowed(ArtistUnfollowed {
+            artist_id,
+            follower_id,
+        })
+    };
+    Ok(outbox::record(&store.conn, PRODUCER, event, correlation)?)
+}
+
 pub fn flush(store: &Store) {
     outbox::flush(&store.conn, PRODUCER);
 }
@@ -42,6 +67,7 @@ pub fn artist_name(store: &Store, artist_id: &str) -> Result<String, Problem> {
     match fetched {
         Some(name) => {
             store.upsert_artist(artist_id, &name)?;
+            crate::search::index_artist(store, artist_id, &name)?;
             Ok(name)
         }
         None => Ok(store
@@ -78,6 +104,7 @@ fn erase_user(user_id: &str) -> Result<(), Problem> {
     for song in store.songs_of(user_id)? {
         store.transaction(|| {
             store.delete_song(&song.id)?;
+            crate::search::remove(&store, "song", &song.id)?;
             record_deleted(&store, &song, &correlation)
         })?;
         for id in [Some(&song.media_id), song.cover_media_id.as_ref()]
@@ -95,6 +122,7 @@ fn erase_user(user_id: &str) -> Result<(), Problem> {
         "DELETE FROM artists WHERE id = ?",
         &[spindle_shared::sql::text(user_id)],
     )?;
+    crate::search::remove(&store, "artist", user_id)?;
     flush(&store);
     Ok(())
 }

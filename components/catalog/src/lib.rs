@@ -10,21 +10,28 @@
 //! | `PATCH /api/songs/:id`                       | owner          | title, genre, tags, album            |
 //! | `PATCH /api/songs/:id/visibility {isPublic}` | owner          | the song                             |
 //! | `DELETE /api/songs/:id`                      | owner, admin   | 204; the media goes too              |
-//! | `GET /api/songs/:id/stream[?redirect=true]`  | who may see it | a signed media URL (or 302 to it)    |
+//! | `GET /api/songs/:id/stream[?redirect=true]`  | signed in, may see it | a signed media URL (or 302 to it) |
 //! | `GET/HEAD /api/media/:id?exp&u&sig` (streamed)| signed URL    | the audio, byte ranges               |
 //! | `GET/HEAD /api/songs/:id/cover` (streamed)   | who may see it | the cover image                      |
+//! | `GET /api/artists/:id`                       | anyone         | profile and the songs one may see    |
+//! | `POST/DELETE /api/artists/:id/follow`        | user           | 204                                  |
+//! | `GET /api/me/following`                      | user           | the artists followed                 |
+//! | `GET /api/search?q=&limit=`                  | anyone         | songs and artists, ranked (FTS5)     |
 //! | `GET /api/admin/songs`                       | admin          | every song                           |
 //! | `PATCH /api/admin/songs/:id/visible`         | admin          | hide or show a song                  |
 //!
 //! Metadata lives in the SQLite database `catalog`, media bytes in `media`. Events:
-//! `track.published` (the first time a song becomes visible to listeners), `track.deleted`;
+//! `track.published` (the first time a song becomes visible to listeners), `track.deleted`,
+//! `artist.followed`, `artist.unfollowed`;
 //! consumed: `user.deleted` (the artist's songs and media go).
 
+mod artists;
 mod caller;
 mod config;
 mod events;
 mod http_io;
 mod media;
+mod search;
 mod songs;
 mod store;
 mod stream;
@@ -76,6 +83,11 @@ fn router() -> Router {
     router.delete("/api/songs/:id", songs::delete);
     router.patch("/api/songs/:id/visibility", songs::visibility);
     router.get("/api/songs/:id/stream", stream::stream_url);
+    router.get("/api/artists/:id", artists::profile);
+    router.post("/api/artists/:id/follow", artists::follow);
+    router.delete("/api/artists/:id/follow", artists::unfollow);
+    router.get("/api/me/following", artists::following);
+    router.get("/api/search", search::search);
     router.get("/api/admin/songs", songs::admin_list);
     router.patch("/api/admin/songs/:id/visible", songs::admin_visible);
     router

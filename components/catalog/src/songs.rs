@@ -227,7 +227,7 @@ pub fn update(req: Request, params: Params) -> Response {
             for (column, value) in changes {
                 store.set_song(&song.id, column, value)?;
             }
-            Ok(())
+            crate::search::index_song(&store, &song.id)
         })?;
         let song = store.song(&song.id)?.ok_or_else(not_found)?;
         Ok(json(200, &song.view()))
@@ -299,6 +299,7 @@ pub fn delete(req: Request, params: Params) -> Response {
         caller::owner_or_admin(&claims, &song.artist_id)?;
         store.transaction(|| {
             store.delete_song(&song.id)?;
+            crate::search::remove(&store, "song", &song.id)?;
             events::record_deleted(&store, &song, &correlation_id(&req))
         })?;
         let media = Media::open()?;

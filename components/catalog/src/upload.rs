@@ -175,6 +175,7 @@ async fn run(
     let correlation = spindle_shared::events::new_ulid(now);
     store.transaction(|| {
         store.insert_song(&song)?;
+        crate::search::index_song(&store, &song.id)?;
         if song.is_public {
             events::record_published(&store, &song, &correlation)?;
         }
