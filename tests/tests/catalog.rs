@@ -1700,3 +1700,150 @@ async fn publishing_and_deleting_songs_announce_events() {
     let ids: HashSet<String> = deleted(&app).await.into_iter().map(|t| t.song_id).collect();
     assert_eq!(ids, HashSet::from([s]), "only the deleted song");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Caching
+// ---------------------------------------------------------------------------------------------
+
+/// The catalog's cache entries in the app's default key-value store (`.spin`-style layout in
+/// the test's state directory).
+fn cached_keys(app: &TestApp) -> Vec<String> {
+    let db = app.state_dir().join("sqlite_key_value.db");
+    let conn =
+        rusqlite::Connection::open(&db).unwrap_or_else(|e| panic!("open {}: {e}", db.display()));
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    let mut statement = conn
+        .prepare("SELECT key FROM spin_key_value WHERE key LIKE 'catalog:cache:%' ORDER BY key")
+        .unwrap();
+    statement
+        .query_map([], |row| row.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test]
+async fn cached_reads_never_serve_a_hidden_changed_or_deleted_song() {
+    let app = start(&[("admin_emails", ADMIN_EMAIL)]).await;
+    let (artist, _other, listener, admin) = cast(&app).await;
+    let a = id(&upload_ok(&app, &artist, &mp3()).await);
+    let b = id(&upload_ok(&app, &artist, &flac()).await);
+
+    // Warm the caches: each song, the first page, the artist's public profile.
+    for s in [&a, &b] {
+        song_ok(&app, None, s).await;
+    }
+    assert_eq!(listed(&app, None, "").await.len(), 2);
+    let profile = format!("/api/artists/{}", artist.id);
+    assert_eq!(app.get(&profile).await.status, 200);
+    let keys = cached_keys(&app);
+    assert!(
+        keys.contains(&format!("catalog:cache:song:{a}")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter().any(|k| k.starts_with("catalog:cache:list:")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&format!("catalog:cache:artist:{}", artist.id)),
+        "{keys:?}"
+    );
+    // A second read is the cached one, and says the same.
+    assert_eq!(song_ok(&app, None, &a).await["id"], a.as_str());
+
+    // Hidden by an admin: gone for everyone else at once, from the song, list and profile.
+    let visible = format!("/api/admin/songs/{a}/visible");
+    let hidden = patch(&app, &admin, &visible, json!({ "isVisible": false })).await;
+    assert_eq!(hidden.status, 200, "{}", hidden.text());
+    for token in [None, Some(listener.token.as_str())] {
+        assert_problem(&get_song(&app, token, &a).await, 404, "a hidden song");
+        assert_eq!(listed(&app, token, "").await, vec![b.clone()]);
+    }
+    let profile_now: Value = app.get(&profile).await.json();
+    assert_eq!(
+        profile_now["songs"].as_array().unwrap().len(),
+        1,
+        "{profile_now}"
+    );
+
+    // Changed by its artist: the new title, not the cached one.
+    let renamed = patch(
+        &app,
+        &artist,
+        &format!("/api/songs/{b}"),
+        json!({ "title": "Renamed" }),
+    )
+    .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text());
+    assert_eq!(song_ok(&app, None, &b).await["title"], "Renamed");
+
+    // Deleted: 404, and the list is empty.
+    let deleted = call(
+        &app,
+        Some(&artist.token),
+        Method::DELETE,
+        &format!("/api/songs/{b}"),
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+    assert_problem(&get_song(&app, None, &b).await, 404, "a deleted song");
+    assert!(listed(&app, None, "").await.is_empty());
+}
+
+#[tokio::test]
+async fn json_reads_carry_an_etag_and_answer_304_while_it_holds() {
+    let app = start(&[]).await;
+    let artist = register(&app, "ann@example.com", "artist").await;
+    let s = id(&upload_ok(&app, &artist, &mp3()).await);
+
+    for path in [
+        format!("/api/songs/{s}"),
+        "/api/songs".to_string(),
+        format!("/api/artists/{}", artist.id),
+    ] {
+        let first = app.get(&path).await;
+        assert_eq!(first.status, 200, "{path}: {}", first.text());
+        let etag = first
+            .header("etag")
+            .unwrap_or_else(|| panic!("{path}: an ETag"));
+        // Twice: once from the database, once from the cache; the same ETag.
+        let again = app.get(&path).await;
+        assert_eq!(
+            again.header("etag").as_deref(),
+            Some(etag.as_str()),
+            "{path}"
+        );
+        let revalidated = app
+            .send(
+                app.request(Method::GET, &path)
+                    .header("if-none-match", &etag),
+            )
+            .await;
+        assert_eq!(revalidated.status, 304, "{path}");
+        assert!(revalidated.body.is_empty(), "{path}: a 304 has no body");
+        assert_eq!(revalidated.header("etag").as_deref(), Some(etag.as_str()));
+        let other = app
+            .send(
+                app.request(Method::GET, &path)
+                    .header("if-none-match", "\"stale\""),
+            )
+            .await;
+        assert_eq!(other.status, 200, "{path}");
+    }
+
+    // A change makes a new ETag.
+    let song_path = format!("/api/songs/{s}");
+    let before = app.get(&song_path).await.header("etag").unwrap();
+    let renamed = patch(&app, &artist, &song_path, json!({ "title": "Another" })).await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text());
+    let after = app
+        .send(
+            app.request(Method::GET, &song_path)
+                .header("if-none-match", &before),
+        )
+        .await;
+    assert_eq!(after.status, 200);
+    assert_ne!(after.header("etag"), Some(before));
+}

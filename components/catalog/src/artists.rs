@@ -1,6 +1,7 @@
 //! Artists: a profile with their songs, and follows (published as `artist.followed` and
 //! `artist.unfollowed`, which the notification component turns into release alerts).
 
+use crate::cache::{self, Cache};
 use crate::caller;
 use crate::events;
 use crate::store::{Song, Store};
@@ -16,8 +17,16 @@ use spindle_shared::time::{now_ms, rfc3339};
 pub fn profile(req: Request, params: Params) -> Response {
     crate::respond(|| {
         let claims = caller::optional(&req)?;
-        let store = Store::open()?;
         let id = params.get("id").unwrap_or_default();
+        // Anonymous profiles are the same for everyone: those are cached.
+        let cache = Cache::open();
+        let key = format!("artist:{id}");
+        if claims.is_none()
+            && let Some((etag, body)) = cache.get(&key)
+        {
+            return Ok(cache::json_with_etag(&req, &etag, body));
+        }
+        let store = Store::open()?;
         let name = store
             .artist_name(id)?
             .ok_or_else(|| Problem::not_found("no such artist"))?;
@@ -47,15 +56,21 @@ pub fn profile(req: Request, params: Params) -> Response {
                 .is_empty(),
             None => false,
         };
-        Ok(json(
-            200,
-            &serde_json::json!({
-                "id": id,
-                "name": name,
-                "followers": followers.rows.first().map_or(0, |r| get_int(&r.values, 0)),
-                "following": following,
-                "songs": songs,
-            }),
+        let body = serde_json::json!({
+            "id": id,
+            "name": name,
+            "followers": followers.rows.first().map_or(0, |r| get_int(&r.values, 0)),
+            "following": following,
+            "songs": songs,
+        })
+        .to_string();
+        if claims.is_none() {
+            cache.put(&key, &body, cache::ITEM_TTL_MS);
+        }
+        Ok(cache::json_with_etag(
+            &req,
+            &cache::etag(body.as_bytes()),
+            body,
         ))
     })
 }
@@ -103,6 +118,7 @@ fn set_follow(req: Request, params: Params, on: bool) -> Response {
             }
             Ok(())
         })?;
+        crate::cache::invalidate();
         events::flush(&store);
         Ok(Response::builder().status(204).build())
     })

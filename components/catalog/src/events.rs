@@ -123,6 +123,7 @@ fn erase_user(user_id: &str) -> Result<(), Problem> {
         &[spindle_shared::sql::text(user_id)],
     )?;
     crate::search::remove(&store, "artist", user_id)?;
+    crate::cache::invalidate();
     flush(&store);
     Ok(())
 }

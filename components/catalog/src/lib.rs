@@ -26,6 +26,7 @@
 //! consumed: `user.deleted` (the artist's songs and media go).
 
 mod artists;
+mod cache;
 mod caller;
 mod config;
 mod events;

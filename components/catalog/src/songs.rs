@@ -5,6 +5,7 @@
 //! that are both; the owner and admins see everything of theirs (or everything); what a caller
 //! may not see is a 404, as if it did not exist.
 
+use crate::cache::{self, Cache};
 use crate::caller;
 use crate::events;
 use crate::media::storage::Media;
@@ -104,6 +105,19 @@ fn page(req: &Request, listed_only: bool) -> Result<Response, Problem> {
             _ => {}
         }
     }
+    // The public list's first pages without filters are cached (a bounded set of keys).
+    let cache_key = (listed_only
+        && query.artist_id.is_none()
+        && query.genre.is_none()
+        && query.album_id.is_none()
+        && query.offset < 500)
+        .then(|| format!("list:{}:{}:{}", query.sort as u8, query.offset, query.limit));
+    let cache = Cache::open();
+    if let Some(key) = &cache_key
+        && let Some((etag, body)) = cache.get(key)
+    {
+        return Ok(cache::json_with_etag(req, &etag, body));
+    }
     let store = Store::open()?;
     let limit = query.limit;
     query.limit += 1;
@@ -113,20 +127,41 @@ fn page(req: &Request, listed_only: bool) -> Result<Response, Problem> {
         format!("o{}", query.offset + u64::from(limit))
     });
     let items = songs.iter().map(Song::view).collect();
-    Ok(json(200, &Page { items, next_cursor }))
+    let body = serde_json::to_string(&Page { items, next_cursor })
+        .map_err(|e| Problem::internal(e.to_string()))?;
+    if let Some(key) = &cache_key {
+        cache.put(key, &body, cache::LIST_TTL_MS);
+    }
+    Ok(cache::json_with_etag(
+        req,
+        &cache::etag(body.as_bytes()),
+        body,
+    ))
 }
 
 /// `GET /api/songs/:id`
 pub fn get(req: Request, params: Params) -> Response {
     crate::respond(|| {
         let claims = caller::optional(&req)?;
+        let id = params.get("id").unwrap_or_default();
+        let cache = Cache::open();
+        let key = format!("song:{id}");
+        if let Some((etag, body)) = cache.get(&key) {
+            return Ok(cache::json_with_etag(&req, &etag, body));
+        }
         let store = Store::open()?;
-        let song = visible_song(
-            &store,
-            params.get("id").unwrap_or_default(),
-            claims.as_ref(),
-        )?;
-        Ok(json(200, &song.view()))
+        let song = visible_song(&store, id, claims.as_ref())?;
+        let body =
+            serde_json::to_string(&song.view()).map_err(|e| Problem::internal(e.to_string()))?;
+        // Only what every caller may see is cached.
+        if song.is_listed() {
+            cache.put(&key, &body, cache::ITEM_TTL_MS);
+        }
+        Ok(cache::json_with_etag(
+            &req,
+            &cache::etag(body.as_bytes()),
+            body,
+        ))
     })
 }
 
@@ -229,6 +264,7 @@ pub fn update(req: Request, params: Params) -> Response {
             }
             crate::search::index_song(&store, &song.id)
         })?;
+        cache::invalidate();
         let song = store.song(&song.id)?.ok_or_else(not_found)?;
         Ok(json(200, &song.view()))
     })
@@ -285,6 +321,7 @@ fn set_flag(
         }
         Ok(())
     })?;
+    cache::invalidate();
     events::flush(store);
     let song = store.song(&song.id)?.ok_or_else(not_found)?;
     Ok(json(200, &song.view()))
@@ -302,6 +339,7 @@ pub fn delete(req: Request, params: Params) -> Response {
             crate::search::remove(&store, "song", &song.id)?;
             events::record_deleted(&store, &song, &correlation_id(&req))
         })?;
+        cache::invalidate();
         let media = Media::open()?;
         for id in [Some(&song.media_id), song.cover_media_id.as_ref()]
             .into_iter()

@@ -147,6 +147,7 @@ pub struct SongQuery {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Sort {
     Newest,
     Title,

@@ -182,6 +182,7 @@ async fn run(
         Ok(())
     })?;
     stored.clear();
+    crate::cache::invalidate();
     events::flush(&store);
     Ok(json(201, &song.view()))
 }
