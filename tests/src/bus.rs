@@ -1,9 +1,11 @@
-//! Publishing to the event bus from a test, exactly as `spindle_shared::events::Publisher`
-//! does inside a component: append the envelope to its topic's stream, then wake the consumers.
+//! The event bus from a test: publishing exactly as `spindle_shared::events::Publisher` does
+//! inside a component (append the envelope to its topic's stream, then wake the consumers),
+//! and reading what components published.
 
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use spindle_shared::events::{Envelope, stream_key, wake_channel};
+use std::collections::HashMap;
 
 #[derive(Clone)]
 pub struct EventBus {
@@ -55,5 +57,30 @@ impl EventBus {
             .publish(wake_channel(&envelope.topic), &envelope.id)
             .await
             .unwrap();
+    }
+
+    /// Every envelope on `topic`'s stream so far, oldest first; panics on an entry that is not
+    /// an envelope of that topic.
+    pub async fn envelopes(&mut self, topic: &str) -> Vec<Envelope> {
+        let entries: Vec<(String, HashMap<String, Vec<u8>>)> = redis::cmd("XRANGE")
+            .arg(stream_key(topic))
+            .arg("-")
+            .arg("+")
+            .query_async(&mut self.conn)
+            .await
+            .unwrap_or_else(|e| panic!("XRANGE {topic}: {e}"));
+        entries
+            .into_iter()
+            .map(|(entry, fields)| {
+                let e = fields
+                    .get("e")
+                    .unwrap_or_else(|| panic!("entry {entry} on {topic} has no field e"));
+                let envelope: Envelope = serde_json::from_slice(e).unwrap_or_else(|err| {
+                    panic!("entry {entry} on {topic} is not an envelope ({err}): {e:?}")
+                });
+                assert_eq!(envelope.topic, topic, "entry {entry}");
+                envelope
+            })
+            .collect()
     }
 }

@@ -15,10 +15,10 @@ use jwt_simple::reexports::coarsetime::{Clock, Duration as JwtDuration};
 use jwt_simple::reexports::ct_codecs::{Base64UrlSafeNoPadding as B64, Decoder, Encoder};
 use reqwest::Method;
 use serde_json::{Value, json};
-use spindle_shared::events::{Envelope, Event, UserOtpRequested, stream_key};
+use spindle_shared::events::{Envelope, Event, UserOtpRequested};
 use spindle_tests::bus::EventBus;
 use spindle_tests::{TestApp, TestResponse, app_manifest, assert_problem, eventually};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -279,28 +279,14 @@ fn assert_limited(response: &TestResponse, window: u64, what: &str) {
 
 /// Every event on `topic`'s stream so far, oldest first.
 async fn events(app: &TestApp, topic: &str) -> Vec<Envelope> {
-    let mut bus = EventBus::connect(&app.redis.url()).await;
-    let entries: Vec<(String, HashMap<String, Vec<u8>>)> = redis::cmd("XRANGE")
-        .arg(stream_key(topic))
-        .arg("-")
-        .arg("+")
-        .query_async(&mut bus.conn)
+    let envelopes = EventBus::connect(&app.redis.url())
         .await
-        .unwrap_or_else(|e| panic!("XRANGE {topic}: {e}"));
-    entries
-        .into_iter()
-        .map(|(id, fields)| {
-            let e = fields
-                .get("e")
-                .unwrap_or_else(|| panic!("entry {id} on {topic} has no field e"));
-            let envelope: Envelope = serde_json::from_slice(e).unwrap_or_else(|err| {
-                panic!("entry {id} on {topic} is not an envelope ({err}): {e:?}")
-            });
-            assert_eq!(envelope.topic, topic);
-            assert_eq!(envelope.producer, "auth");
-            envelope
-        })
-        .collect()
+        .envelopes(topic)
+        .await;
+    for envelope in &envelopes {
+        assert_eq!(envelope.producer, "auth", "{envelope:?}");
+    }
+    envelopes
 }
 
 /// Waits for the first event on `topic` that `pick` accepts.

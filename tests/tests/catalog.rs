@@ -9,7 +9,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use spindle_shared::events::{Envelope, Event, TrackDeleted, TrackPublished, stream_key};
+use spindle_shared::events::{Envelope, Event, TrackDeleted, TrackPublished};
 use spindle_tests::bus::EventBus;
 use spindle_tests::{TestApp, TestResponse, app_manifest, assert_problem, eventually, repo_root};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -573,27 +573,10 @@ fn assert_invalid(response: &TestResponse, fields: &[&str], what: &str) {
 
 /// Every event on `topic`'s stream so far, oldest first.
 async fn events(app: &TestApp, topic: &str) -> Vec<Envelope> {
-    let mut bus = EventBus::connect(&app.redis.url()).await;
-    let entries: Vec<(String, HashMap<String, Vec<u8>>)> = redis::cmd("XRANGE")
-        .arg(stream_key(topic))
-        .arg("-")
-        .arg("+")
-        .query_async(&mut bus.conn)
+    EventBus::connect(&app.redis.url())
         .await
-        .unwrap_or_else(|e| panic!("XRANGE {topic}: {e}"));
-    entries
-        .into_iter()
-        .map(|(entry, fields)| {
-            let e = fields
-                .get("e")
-                .unwrap_or_else(|| panic!("entry {entry} on {topic} has no field e"));
-            let envelope: Envelope = serde_json::from_slice(e).unwrap_or_else(|err| {
-                panic!("entry {entry} on {topic} is not an envelope ({err}): {e:?}")
-            });
-            assert_eq!(envelope.topic, topic);
-            envelope
-        })
-        .collect()
+        .envelopes(topic)
+        .await
 }
 
 async fn published(app: &TestApp) -> Vec<TrackPublished> {

@@ -1,11 +1,11 @@
 //! The component's SQLite database (label `auth`) and the user records in it.
 
 use serde::Serialize;
-use spin_sdk::sqlite::{Connection, QueryResult, Value};
+use spin_sdk::sqlite::Value;
 use spindle_shared::Problem;
 use spindle_shared::auth::Role;
 use spindle_shared::migrations::Migration;
-use spindle_shared::sql::{get_int, get_opt_text, get_text, int, text};
+use spindle_shared::sql::{Db, get_int, get_opt_text, get_text, int, text};
 use spindle_shared::time::{now_ms, rfc3339};
 
 const MIGRATIONS: &[Migration] = &[Migration {
@@ -13,8 +13,16 @@ const MIGRATIONS: &[Migration] = &[Migration {
     sql: include_str!("../../../migrations/auth/0001_init.sql"),
 }];
 
+/// The component's database; [`Db`]'s `run` and `transaction` through `Deref`.
 pub struct Store {
-    pub conn: Connection,
+    db: Db,
+}
+
+impl std::ops::Deref for Store {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        &self.db
+    }
 }
 
 /// An account, as stored.
@@ -143,19 +151,8 @@ pub struct UserFilter {
 impl Store {
     pub fn open() -> Result<Self, Problem> {
         Ok(Self {
-            conn: spindle_shared::sql::open("auth", MIGRATIONS)?,
+            db: Db::open("auth", MIGRATIONS)?,
         })
-    }
-
-    pub fn run(&self, sql: &str, params: &[Value]) -> Result<QueryResult, Problem> {
-        self.conn
-            .execute(sql, params)
-            .map_err(|e| Problem::internal(format!("database: {e}")))
-    }
-
-    /// Runs `f` in a write transaction.
-    pub fn transaction<T>(&self, f: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> {
-        spindle_shared::sql::transaction(&self.conn, f)
     }
 
     /// Deletes what has expired (ended sessions and their tokens, old codes, counters,

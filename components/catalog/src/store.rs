@@ -1,10 +1,10 @@
 //! The catalog's SQLite database (label `catalog`): songs, artists and follows.
 
 use serde::Serialize;
-use spin_sdk::sqlite::{Connection, QueryResult, Value};
+use spin_sdk::sqlite::Value;
 use spindle_shared::Problem;
 use spindle_shared::migrations::Migration;
-use spindle_shared::sql::{get_int, get_opt_int, get_opt_text, get_text, int, opt_text, text};
+use spindle_shared::sql::{Db, get_int, get_opt_int, get_opt_text, get_text, int, opt_text, text};
 use spindle_shared::time::{now_ms, rfc3339};
 
 const MIGRATIONS: &[Migration] = &[Migration {
@@ -12,8 +12,16 @@ const MIGRATIONS: &[Migration] = &[Migration {
     sql: include_str!("../../../migrations/catalog/0001_init.sql"),
 }];
 
+/// The component's database; [`Db`]'s `run` and `transaction` through `Deref`.
 pub struct Store {
-    pub conn: Connection,
+    db: Db,
+}
+
+impl std::ops::Deref for Store {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        &self.db
+    }
 }
 
 /// A song as stored.
@@ -157,18 +165,8 @@ pub enum Sort {
 impl Store {
     pub fn open() -> Result<Self, Problem> {
         Ok(Self {
-            conn: spindle_shared::sql::open("catalog", MIGRATIONS)?,
+            db: Db::open("catalog", MIGRATIONS)?,
         })
-    }
-
-    pub fn run(&self, sql: &str, params: &[Value]) -> Result<QueryResult, Problem> {
-        self.conn
-            .execute(sql, params)
-            .map_err(|e| Problem::internal(format!("database: {e}")))
-    }
-
-    pub fn transaction<T>(&self, f: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> {
-        spindle_shared::sql::transaction(&self.conn, f)
     }
 
     pub fn upsert_artist(&self, id: &str, name: &str) -> Result<(), Problem> {

@@ -1,14 +1,40 @@
 //! Small helpers around Spin's SQLite interface: parameters, reading columns, and opening a
 //! component's database with its migrations applied.
 
+use crate::Problem;
 use crate::migrations::{self, Migration};
-use spin_sdk::sqlite::{Connection, Value};
+use spin_sdk::sqlite::{Connection, QueryResult, Value};
 
 /// Opens the database `label` and applies `migrations` (a no-op once they are applied).
 pub fn open(label: &str, migrations: &[Migration]) -> Result<Connection, String> {
     let conn = Connection::open(label).map_err(|e| format!("open database {label}: {e}"))?;
     migrations::apply(&conn, migrations)?;
     Ok(conn)
+}
+
+/// A component's database for its HTTP routes: failures are problems (500s).
+pub struct Db {
+    pub conn: Connection,
+}
+
+impl Db {
+    /// Opens the database `label` with its migrations applied.
+    pub fn open(label: &str, migrations: &[Migration]) -> Result<Self, Problem> {
+        Ok(Self {
+            conn: open(label, migrations)?,
+        })
+    }
+
+    pub fn run(&self, sql: &str, params: &[Value]) -> Result<QueryResult, Problem> {
+        self.conn
+            .execute(sql, params)
+            .map_err(|e| Problem::internal(format!("database: {e}")))
+    }
+
+    /// Runs `f` in a write transaction.
+    pub fn transaction<T>(&self, f: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> {
+        transaction(&self.conn, f)
+    }
 }
 
 pub fn text(v: impl Into<String>) -> Value {
