@@ -61,7 +61,7 @@ pub fn remove(store: &Store, kind: &str, id: &str) -> Result<(), Problem> {
 /// and made a prefix; `None` when nothing searchable is left.
 pub fn fts_query(input: &str) -> Option<String> {
     let words: Vec<String> = input
-        .split(|c: char| !c.is_alphanumeric())
+        .split(|c: char| !c.is_alphanumeric() && !is_combining_mark(c))
         .filter(|w| !w.is_empty())
         .take(16)
         .map(|w| format!("\"{w}\"*"))
@@ -143,6 +143,19 @@ pub fn search(req: Request, _params: Params) -> Response {
     })
 }
 
+/// Combining marks (an accent typed as its own code point, `e` + U+0301): part of the word,
+/// for the tokenizer to fold like the precomposed letter.
+fn is_combining_mark(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0300}'..='\u{036F}'
+            | '\u{1AB0}'..='\u{1AFF}'
+            | '\u{1DC0}'..='\u{1DFF}'
+            | '\u{20D0}'..='\u{20FF}'
+            | '\u{FE20}'..='\u{FE2F}'
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::fts_query;
@@ -158,6 +171,10 @@ mod tests {
             Some("\"a\"* \"OR\"* \"b\"* \"NEAR\"* \"c\"*")
         );
         assert_eq!(fts_query("Beyoncé").as_deref(), Some("\"Beyoncé\"*"));
+        assert_eq!(
+            fts_query("cre\u{300}me").as_deref(),
+            Some("\"cre\u{300}me\"*")
+        );
         assert_eq!(fts_query("  -- ** "), None);
     }
 }

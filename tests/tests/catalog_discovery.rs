@@ -1,0 +1,1573 @@
+//! Discovery in the `catalog` component, end to end: full-text search (`GET /api/search`),
+//! artist profiles, follows and the events they announce, the release alert a follower gets in
+//! the `notification` inbox, and the erasure of a deleted artist's songs (`user.deleted` from
+//! auth). The real `spin.toml` runs in-process against its own `redis-server`, with real
+//! accounts from the `auth` component and uploads of the media fixtures in
+//! `tests/fixtures/media/`; events are read back from Redis (`spindle:events:TOPIC`).
+//!
+//! Every test starts its own app.
+
+use redis::AsyncCommands;
+use reqwest::Method;
+use serde_json::{Value, json};
+use spindle_shared::events::{
+    ArtistFollowed, ArtistUnfollowed, Envelope, Event, TrackDeleted, TrackPublished,
+};
+use spindle_tests::bus::EventBus;
+use spindle_tests::{TestApp, TestResponse, app_manifest, assert_problem, eventually, repo_root};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+const PASSWORD: &str = "Tr0ub4dor&3-spindle";
+const ADMIN_EMAIL: &str = "boss@example.com";
+const BOUNDARY: &str = "spindle-test-boundary-7MA4YWxkTrZu0gW";
+/// A well-formed id nobody has.
+const UNKNOWN_ID: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+
+/// The fields of SongView.
+const SONG_FIELDS: &[&str] = &[
+    "id",
+    "title",
+    "artistId",
+    "artistName",
+    "albumId",
+    "genre",
+    "tags",
+    "isPublic",
+    "isVisible",
+    "durationMs",
+    "bitrateKbps",
+    "sampleRate",
+    "channels",
+    "codec",
+    "mimeType",
+    "sizeBytes",
+    "hasCover",
+    "playCount",
+    "createdAt",
+    "updatedAt",
+];
+
+// ---------------------------------------------------------------------------------------------
+// The app and its users
+// ---------------------------------------------------------------------------------------------
+
+async fn start(variables: &[(&str, &str)]) -> TestApp {
+    let mut builder = TestApp::builder(app_manifest());
+    for (name, value) in variables {
+        builder = builder.variable(*name, *value);
+    }
+    builder
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("failed to start the app: {e:?}"))
+}
+
+/// An app whose `admin_emails` is [`ADMIN_EMAIL`].
+async fn start_with_admin() -> TestApp {
+    start(&[("admin_emails", ADMIN_EMAIL)]).await
+}
+
+/// An account registered through auth, and its access token.
+#[derive(Debug, Clone)]
+struct User {
+    id: String,
+    name: String,
+    token: String,
+    refresh: String,
+}
+
+impl User {
+    fn token(&self) -> Option<&str> {
+        Some(&self.token)
+    }
+}
+
+/// Registers `email` as `role` ("artist" or "listener") with the display name `name`.
+async fn register(app: &TestApp, email: &str, role: &str, name: &str) -> User {
+    let body = json!({ "email": email, "password": PASSWORD, "displayName": name, "role": role });
+    let response = app.post_json("/api/auth/register", &body).await;
+    assert_eq!(
+        response.status,
+        201,
+        "register {email}: {}",
+        response.text()
+    );
+    let body: Value = response.json();
+    User {
+        id: body["user"]["id"].as_str().expect("user.id").to_string(),
+        name: name.to_string(),
+        token: body["accessToken"].as_str().expect("accessToken").into(),
+        refresh: body["refreshToken"].as_str().expect("refreshToken").into(),
+    }
+}
+
+/// [`ADMIN_EMAIL`] (the app runs with `admin_emails` set to it) registered, its email verified
+/// with the code read from `user.otp_requested`, and its tokens refreshed: an admin.
+async fn register_admin(app: &TestApp) -> User {
+    let user = register(app, ADMIN_EMAIL, "listener", "The Boss").await;
+    let request = json!({ "email": ADMIN_EMAIL, "purpose": "verify_email" });
+    let response = app.post_json("/api/auth/otp/request", &request).await;
+    assert_eq!(response.status, 202, "{}", response.text());
+    let code = eventually(WAIT, "the verification code", || async {
+        events(app, "user.otp_requested")
+            .await
+            .into_iter()
+            .find_map(|e| match e.payload {
+                Event::UserOtpRequested(otp) if otp.email == ADMIN_EMAIL => Some(otp.code),
+                _ => None,
+            })
+    })
+    .await;
+    let verify = json!({ "email": ADMIN_EMAIL, "purpose": "verify_email", "code": code });
+    let response = app.post_json("/api/auth/otp/verify", &verify).await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.json::<Value>()["role"], "admin");
+    let response = app
+        .post_json(
+            "/api/auth/refresh",
+            &json!({ "refreshToken": user.refresh }),
+        )
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    let body: Value = response.json();
+    User {
+        token: body["accessToken"].as_str().expect("accessToken").into(),
+        refresh: body["refreshToken"].as_str().expect("refreshToken").into(),
+        ..user
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Media and multipart bodies
+// ---------------------------------------------------------------------------------------------
+
+/// A file of `tests/fixtures/media/`.
+fn fixture(name: &str) -> Vec<u8> {
+    let path = repo_root().join("tests/fixtures/media").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// A valid WAV file: 8 kHz mono 16-bit PCM, `ms` long, its samples a pattern that starts at
+/// `seed` (so that every seed gives other bytes).
+fn wav(ms: u32, seed: u8) -> Vec<u8> {
+    let (rate, channels, bits) = (8000u32, 1u16, 16u16);
+    let block = u32::from(channels) * u32::from(bits) / 8;
+    let data_len = rate * ms / 1000 * block;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&channels.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * block).to_le_bytes());
+    out.extend_from_slice(&(block as u16).to_le_bytes());
+    out.extend_from_slice(&bits.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    out.extend((0..data_len).map(|i| ((i * 7 + u32::from(seed)) % 251) as u8));
+    out
+}
+
+fn content_type_of(filename: &str) -> &'static str {
+    match filename.rsplit('.').next().unwrap_or_default() {
+        "mp3" => "audio/mpeg",
+        "flac" => "audio/flac",
+        "ogg" => "audio/ogg",
+        "opus" => "audio/opus",
+        "m4a" => "audio/mp4",
+        "wav" => "audio/wav",
+        "png" => "image/png",
+        "jpg" => "image/jpeg",
+        "webp" => "image/webp",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A `multipart/form-data` body, built by hand.
+#[derive(Debug, Clone, Default)]
+struct Form {
+    parts: Vec<(String, Option<String>, Vec<u8>)>,
+}
+
+impl Form {
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// A file part named `field` holding `bytes`, sent as `filename`.
+    fn file(mut self, field: &str, filename: &str, bytes: Vec<u8>) -> Self {
+        self.parts
+            .push((field.into(), Some(filename.into()), bytes));
+        self
+    }
+
+    /// A file part holding the fixture `name`.
+    fn fixture(self, field: &str, name: &str) -> Self {
+        self.file(field, name, fixture(name))
+    }
+
+    fn text(mut self, field: &str, value: &str) -> Self {
+        self.parts
+            .push((field.into(), None, value.as_bytes().to_vec()));
+        self
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (name, filename, bytes) in &self.parts {
+            body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+            match filename {
+                Some(filename) => body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {}\r\n\r\n",
+                        content_type_of(filename)
+                    )
+                    .as_bytes(),
+                ),
+                None => body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+                ),
+            }
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        body
+    }
+}
+
+/// The fixture `file` (tone.mp3, tone.flac, …) titled `title`.
+fn song(file: &str, title: &str) -> Form {
+    Form::new().fixture("audio", file).text("title", title)
+}
+
+/// A generated WAV (see [`wav`]) titled `title`: other bytes for every seed.
+fn wav_song(title: &str, seed: u8) -> Form {
+    Form::new()
+        .file("audio", &format!("{seed}.wav"), wav(500, seed))
+        .text("title", title)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------------
+
+/// A request as `token` (anonymous when `None`), with an optional JSON body.
+async fn call(
+    app: &TestApp,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> TestResponse {
+    let mut request = app.request(method, path);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    app.send(request).await
+}
+
+async fn upload(app: &TestApp, token: Option<&str>, form: &Form) -> TestResponse {
+    let mut request = app
+        .request(Method::POST, "/api/songs")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(form.encode());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    app.send(request).await
+}
+
+/// Uploads `form` as `artist`: the id of the 201 SongView of theirs.
+async fn upload_ok(app: &TestApp, artist: &User, form: &Form) -> String {
+    let response = upload(app, artist.token(), form).await;
+    assert_eq!(response.status, 201, "upload: {}", response.text());
+    let song: Value = response.json();
+    assert_song_shape(&song);
+    assert_eq!(song["artistId"], artist.id.as_str(), "{song}");
+    assert_eq!(song["artistName"], artist.name.as_str(), "{song}");
+    id(&song)
+}
+
+fn id(value: &Value) -> String {
+    value["id"].as_str().expect("id").to_string()
+}
+
+fn ids(items: &[Value]) -> Vec<String> {
+    items.iter().map(id).collect()
+}
+
+async fn get_song(app: &TestApp, token: Option<&str>, song_id: &str) -> TestResponse {
+    let path = format!("/api/songs/{song_id}");
+    call(app, token, Method::GET, &path, None).await
+}
+
+async fn patch(app: &TestApp, user: &User, path: &str, body: Value) -> TestResponse {
+    call(app, user.token(), Method::PATCH, path, Some(body)).await
+}
+
+/// The owner sets `isPublic`.
+async fn set_public(app: &TestApp, owner: &User, song_id: &str, public: bool) {
+    let path = format!("/api/songs/{song_id}/visibility");
+    let response = patch(app, owner, &path, json!({ "isPublic": public })).await;
+    assert_eq!(response.status, 200, "{path}: {}", response.text());
+    assert_eq!(response.json::<Value>()["isPublic"], public);
+}
+
+/// An admin sets `isVisible`.
+async fn set_visible(app: &TestApp, admin: &User, song_id: &str, visible: bool) {
+    let path = format!("/api/admin/songs/{song_id}/visible");
+    let response = patch(app, admin, &path, json!({ "isVisible": visible })).await;
+    assert_eq!(response.status, 200, "{path}: {}", response.text());
+    assert_eq!(response.json::<Value>()["isVisible"], visible);
+}
+
+/// A signed media URL for the song, as `user` asks for it.
+async fn stream_url(app: &TestApp, user: &User, song_id: &str) -> String {
+    let path = format!("/api/songs/{song_id}/stream");
+    let response = call(app, user.token(), Method::GET, &path, None).await;
+    assert_eq!(response.status, 200, "{path}: {}", response.text());
+    let url = response.json::<Value>()["url"]
+        .as_str()
+        .expect("url")
+        .to_string();
+    assert!(url.starts_with("/api/media/"), "{url}");
+    url
+}
+
+/// Media rows in the `media` database (0 before it exists).
+fn media_count(app: &TestApp) -> i64 {
+    let db = app.state_dir().join(".spin/media.db");
+    if !db.exists() {
+        return 0;
+    }
+    let conn =
+        rusqlite::Connection::open(&db).unwrap_or_else(|e| panic!("open {}: {e}", db.display()));
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn.query_row("SELECT COUNT(*) FROM media", [], |row| row.get(0))
+        .unwrap_or_else(|e| panic!("count media: {e}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search
+// ---------------------------------------------------------------------------------------------
+
+/// `value` percent-encoded for a query string.
+fn enc(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// `GET /api/search?{query}` (already encoded) as `token`.
+async fn search_raw(app: &TestApp, token: Option<&str>, query: &str) -> TestResponse {
+    let path = format!("/api/search?{query}");
+    call(app, token, Method::GET, &path, None).await
+}
+
+/// What a search answered: song ids and (artist id, name), best first.
+#[derive(Debug)]
+struct Found {
+    songs: Vec<String>,
+    artists: Vec<(String, String)>,
+}
+
+impl Found {
+    fn song_set(&self) -> BTreeSet<String> {
+        self.songs.iter().cloned().collect()
+    }
+}
+
+/// `GET /api/search?{query}` as `token`: 200 with `{songs, artists}`, shapes checked.
+async fn search_with(app: &TestApp, token: Option<&str>, query: &str) -> Found {
+    let response = search_raw(app, token, query).await;
+    assert_eq!(response.status, 200, "search {query}: {}", response.text());
+    assert_eq!(
+        response.content_type().as_deref(),
+        Some("application/json"),
+        "search {query}"
+    );
+    let body: Value = response.json();
+    assert_eq!(keys(&body), set(&["songs", "artists"]), "{query}: {body}");
+    let songs = body["songs"].as_array().expect("songs");
+    songs.iter().for_each(assert_song_shape);
+    let artists = body["artists"]
+        .as_array()
+        .expect("artists")
+        .iter()
+        .map(|a| {
+            assert_eq!(keys(a), set(&["id", "name"]), "{query}: {body}");
+            let name = a["name"].as_str().expect("artists[].name").to_string();
+            (id(a), name)
+        })
+        .collect();
+    Found {
+        songs: ids(songs),
+        artists,
+    }
+}
+
+/// Searches `q` as `token`.
+async fn search(app: &TestApp, token: Option<&str>, q: &str) -> Found {
+    search_with(app, token, &format!("q={}", enc(q))).await
+}
+
+/// Asserts that `q`, searched as `token` (`who`), finds exactly these songs and artists.
+async fn assert_finds(
+    app: &TestApp,
+    token: Option<&str>,
+    who: &str,
+    q: &str,
+    songs: &[&String],
+    artists: &[&User],
+) {
+    let found = search(app, token, q).await;
+    let expected: BTreeSet<String> = songs.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        found.song_set(),
+        expected,
+        "{who} searches {q:?}: {found:?}"
+    );
+    assert_eq!(
+        found.songs.len(),
+        expected.len(),
+        "{who} searches {q:?}: each song once: {found:?}"
+    );
+    let expected: Vec<(String, String)> = artists
+        .iter()
+        .map(|a| (a.id.clone(), a.name.clone()))
+        .collect();
+    let got: BTreeSet<_> = found.artists.iter().cloned().collect();
+    assert_eq!(
+        got,
+        expected.iter().cloned().collect(),
+        "{who} searches {q:?}: artists: {found:?}"
+    );
+    assert_eq!(
+        found.artists.len(),
+        expected.len(),
+        "{who} searches {q:?}: {found:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Artists and follows
+// ---------------------------------------------------------------------------------------------
+
+async fn profile(app: &TestApp, token: Option<&str>, artist_id: &str) -> TestResponse {
+    let path = format!("/api/artists/{artist_id}");
+    call(app, token, Method::GET, &path, None).await
+}
+
+/// The profile as `token` sees it: 200, `{id, name, followers, following, songs}`.
+async fn profile_ok(app: &TestApp, token: Option<&str>, artist: &User) -> Value {
+    let response = profile(app, token, &artist.id).await;
+    assert_eq!(
+        response.status,
+        200,
+        "profile of {}: {}",
+        artist.name,
+        response.text()
+    );
+    let body: Value = response.json();
+    assert_eq!(
+        keys(&body),
+        set(&["id", "name", "followers", "following", "songs"]),
+        "{body}"
+    );
+    assert_eq!(body["id"], artist.id.as_str(), "{body}");
+    assert_eq!(body["name"], artist.name.as_str(), "{body}");
+    assert!(body["followers"].is_u64(), "{body}");
+    assert!(body["following"].is_boolean(), "{body}");
+    let songs = body["songs"].as_array().expect("songs");
+    songs.iter().for_each(assert_song_shape);
+    assert!(
+        songs.iter().all(|s| s["artistId"] == artist.id.as_str()),
+        "{body}"
+    );
+    body
+}
+
+fn profile_songs(body: &Value) -> BTreeSet<String> {
+    ids(body["songs"].as_array().expect("songs"))
+        .into_iter()
+        .collect()
+}
+
+fn song_set(songs: &[&String]) -> BTreeSet<String> {
+    songs.iter().map(|s| s.to_string()).collect()
+}
+
+async fn follow(app: &TestApp, token: Option<&str>, artist_id: &str) -> TestResponse {
+    let path = format!("/api/artists/{artist_id}/follow");
+    call(app, token, Method::POST, &path, None).await
+}
+
+async fn unfollow(app: &TestApp, token: Option<&str>, artist_id: &str) -> TestResponse {
+    let path = format!("/api/artists/{artist_id}/follow");
+    call(app, token, Method::DELETE, &path, None).await
+}
+
+#[track_caller]
+fn assert_no_content(response: &TestResponse, what: &str) {
+    assert_eq!(response.status, 204, "{what}: {}", response.text());
+    assert!(response.body.is_empty(), "{what}: a 204 has no body");
+}
+
+/// `GET /api/me/following` as `user`: the items, their shape checked.
+async fn following(app: &TestApp, user: &User) -> Vec<Value> {
+    let response = call(app, user.token(), Method::GET, "/api/me/following", None).await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    let body: Value = response.json();
+    assert_eq!(keys(&body), set(&["items"]), "{body}");
+    let items = body["items"].as_array().expect("items").clone();
+    for item in &items {
+        assert_eq!(keys(item), set(&["id", "name", "followedAt"]), "{body}");
+        let at = item["followedAt"].as_str().expect("followedAt");
+        assert!(
+            at.len() >= 20 && at.contains('T') && at.ends_with('Z'),
+            "followedAt is an RFC 3339 UTC time: {body}"
+        );
+    }
+    items
+}
+
+/// The (id, name) of the artists `user` follows.
+async fn followed_artists(app: &TestApp, user: &User) -> BTreeSet<(String, String)> {
+    following(app, user)
+        .await
+        .iter()
+        .map(|i| (id(i), i["name"].as_str().expect("name").to_string()))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes and problems
+// ---------------------------------------------------------------------------------------------
+
+fn keys(value: &Value) -> BTreeSet<String> {
+    value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+#[track_caller]
+fn assert_song_shape(song: &Value) {
+    assert_eq!(keys(song), set(SONG_FIELDS), "SongView fields: {song}");
+    for field in ["id", "title", "artistId", "artistName", "codec", "mimeType"] {
+        let text = song[field].as_str();
+        assert!(text.is_some_and(|t| !t.is_empty()), "{field}: {song}");
+    }
+    for field in ["isPublic", "isVisible", "hasCover"] {
+        assert!(song[field].is_boolean(), "{field}: {song}");
+    }
+    let tags = song["tags"].as_array();
+    assert!(
+        tags.is_some_and(|t| t.iter().all(Value::is_string)),
+        "tags: {song}"
+    );
+}
+
+/// A 422 naming exactly `fields` in `errors`.
+#[track_caller]
+fn assert_invalid(response: &TestResponse, fields: &[&str], what: &str) {
+    let body = assert_problem(response, 422, what);
+    let named: BTreeSet<String> = body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: a 422 lists its errors: {body}"))
+        .iter()
+        .map(|e| {
+            assert!(e["message"].is_string(), "{what}: {body}");
+            e["field"].as_str().expect("errors[].field").to_string()
+        })
+        .collect();
+    assert_eq!(named, set(fields), "{what}: {body}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------
+
+/// Every event on `topic`'s stream so far, oldest first.
+async fn events(app: &TestApp, topic: &str) -> Vec<Envelope> {
+    EventBus::connect(&app.redis.url())
+        .await
+        .envelopes(topic)
+        .await
+}
+
+/// The `artist.followed` (`on`) or `artist.unfollowed` events so far: (artist, follower).
+async fn follow_events(app: &TestApp, on: bool) -> Vec<(String, String)> {
+    let topic = if on {
+        "artist.followed"
+    } else {
+        "artist.unfollowed"
+    };
+    events(app, topic)
+        .await
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.producer, "catalog", "{e:?}");
+            assert_eq!(e.topic, topic, "{e:?}");
+            assert_eq!(e.version, 1, "{e:?}");
+            match e.payload {
+                Event::ArtistFollowed(ArtistFollowed {
+                    artist_id,
+                    follower_id,
+                }) if on => (artist_id, follower_id),
+                Event::ArtistUnfollowed(ArtistUnfollowed {
+                    artist_id,
+                    follower_id,
+                }) if !on => (artist_id, follower_id),
+                other => panic!("on {topic}: {other:?}"),
+            }
+        })
+        .collect()
+}
+
+/// Waits until a follow event (`on`) of `artist` by `follower` is on the stream; answers how
+/// many such events there are.
+async fn wait_follow_event(app: &TestApp, on: bool, artist: &User, follower: &User) -> usize {
+    let pair = (artist.id.clone(), follower.id.clone());
+    eventually(
+        WAIT,
+        &format!("the follow event ({on}) of {}", artist.name),
+        || async {
+            let count = follow_events(app, on)
+                .await
+                .iter()
+                .filter(|p| **p == pair)
+                .count();
+            (count > 0).then_some(count)
+        },
+    )
+    .await
+}
+
+fn pair(artist: &User, follower: &User) -> (String, String) {
+    (artist.id.clone(), follower.id.clone())
+}
+
+async fn deleted(app: &TestApp) -> Vec<TrackDeleted> {
+    events(app, "track.deleted")
+        .await
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.producer, "catalog");
+            match e.payload {
+                Event::TrackDeleted(track) => track,
+                other => panic!("on track.deleted: {other:?}"),
+            }
+        })
+        .collect()
+}
+
+/// The envelope id of the `track.published` of `song_id`, once it is on the stream.
+async fn published_event(app: &TestApp, song_id: &str) -> String {
+    eventually(WAIT, &format!("track.published of {song_id}"), || async {
+        events(app, "track.published")
+            .await
+            .into_iter()
+            .find_map(|e| match &e.payload {
+                Event::TrackPublished(TrackPublished { song_id: s, .. }) if s == song_id => {
+                    Some(e.id.clone())
+                }
+                _ => None,
+            })
+    })
+    .await
+}
+
+/// The envelope id of the last event on `topic`, once there is one.
+async fn last_event(app: &TestApp, topic: &str) -> String {
+    eventually(WAIT, &format!("an event on {topic}"), || async {
+        events(app, topic).await.last().map(|e| e.id.clone())
+    })
+    .await
+}
+
+/// Waits until the consumer group `group` has handled the event `event_id` (its processed set).
+async fn wait_processed(app: &TestApp, group: &str, event_id: &str) {
+    let bus = EventBus::connect(&app.redis.url()).await;
+    eventually(WAIT, &format!("{group} to handle event {event_id}"), || {
+        let mut conn = bus.conn.clone();
+        async move {
+            let score: Option<f64> = conn
+                .zscore(format!("spindle:processed:{group}"), event_id)
+                .await
+                .unwrap();
+            score.map(|_| ())
+        }
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn search_matches_prefixes_case_accents_artist_names_genres_and_tags() {
+    let app = start(&[]).await;
+    let zoe = register(&app, "zoe@example.com", "artist", "Zoë Brûlée").await;
+    let bart = register(&app, "bart@example.com", "artist", "Bartholomew Vale").await;
+    let listener = register(&app, "lee@example.com", "listener", "Lee Listens").await;
+
+    // "Test Tone", genre "Electronic" from the MP3's tags.
+    let tone = upload_ok(&app, &zoe, &Form::new().fixture("audio", "tone.mp3")).await;
+    let cafe = upload_ok(
+        &app,
+        &zoe,
+        &song("tone.flac", "Café Crème")
+            .text("genre", "Shoegaze")
+            .text("tags", "dreamy, nocturne"),
+    )
+    .await;
+    let harbor = upload_ok(
+        &app,
+        &bart,
+        &song("tone.ogg", "Harbor Lights").text("genre", "Folk"),
+    )
+    .await;
+
+    let anon = (None, "anonymous");
+    let lee = (listener.token(), "a listener");
+    for (token, who) in [anon, lee] {
+        // Prefixes and case.
+        for q in ["Tes", "test tone", "TEST TONE", "tEsT", "te to", "tone"] {
+            assert_finds(&app, token, who, q, &[&tone], &[]).await;
+        }
+        // Accents fold both ways.
+        for q in [
+            "cafe creme",
+            "CAFÉ",
+            "café",
+            "Crème",
+            "CREME",
+            "caf",
+            "café crème",
+            "cafe crè",
+        ] {
+            assert_finds(&app, token, who, q, &[&cafe], &[]).await;
+        }
+        // The artist's name finds their songs and them.
+        for q in ["zoe", "ZOË", "brulee", "Brûlée", "zoe brul", "Zoë Brûlée"] {
+            assert_finds(&app, token, who, q, &[&tone, &cafe], &[&zoe]).await;
+        }
+        for q in ["vale", "barth", "bartholomew vale"] {
+            assert_finds(&app, token, who, q, &[&harbor], &[&bart]).await;
+        }
+        // Genres (the form's, and the tag's) and tags.
+        assert_finds(&app, token, who, "shoegaze", &[&cafe], &[]).await;
+        assert_finds(&app, token, who, "Electronic", &[&tone], &[]).await;
+        assert_finds(&app, token, who, "elec", &[&tone], &[]).await;
+        assert_finds(&app, token, who, "folk", &[&harbor], &[]).await;
+        assert_finds(&app, token, who, "dreamy", &[&cafe], &[]).await;
+        assert_finds(&app, token, who, "NOCT", &[&cafe], &[]).await;
+        // Every word must match, in any field.
+        assert_finds(&app, token, who, "crème dreamy", &[&cafe], &[]).await;
+        assert_finds(&app, token, who, "zoe shoegaze", &[&cafe], &[]).await;
+        assert_finds(&app, token, who, "harbor zoe", &[], &[]).await;
+        assert_finds(&app, token, who, "tone dreamy", &[], &[]).await;
+        assert_finds(&app, token, who, "xylophone", &[], &[]).await;
+        // Not in the middle of a word: prefixes only.
+        assert_finds(&app, token, who, "afé", &[], &[]).await;
+    }
+
+    // limit caps both lists.
+    let found = search_with(&app, None, "q=zoe&limit=1").await;
+    assert_eq!(found.songs.len(), 1, "{found:?}");
+    assert!(
+        found.songs[0] == tone || found.songs[0] == cafe,
+        "{found:?}"
+    );
+    assert_eq!(found.artists.len(), 1, "{found:?}");
+    let found = search_with(&app, None, "q=zoe&limit=50").await;
+    assert_eq!(found.song_set(), song_set(&[&tone, &cafe]), "{found:?}");
+}
+
+/// Accents typed as combining marks (NFD, as macOS keyboards and many clipboards give them)
+/// fold like precomposed ones, in the query and in the title.
+#[tokio::test]
+async fn decomposed_accents_fold_like_precomposed_ones() {
+    let app = start(&[]).await;
+    let artist = register(&app, "zoe@example.com", "artist", "Zoë Brûlée").await;
+    let cafe = upload_ok(&app, &artist, &song("tone.flac", "Café Crème")).await;
+    let noel = upload_ok(&app, &artist, &song("tone.ogg", "Noe\u{308}l Ble\u{301}")).await;
+
+    // Every case is tried; the ones that fail are listed together.
+    let mut wrong = Vec::new();
+    for (q, expected) in [
+        ("cafe\u{301} cre\u{300}me", &cafe),
+        ("cre\u{300}me", &cafe),
+        ("CAFE\u{301}", &cafe),
+        ("noel ble", &noel),
+        ("Noël Blé", &noel),
+        ("noe\u{308}l", &noel),
+        ("NOËL", &noel),
+    ] {
+        let found = search(&app, None, q).await;
+        if found.songs != vec![expected.clone()] {
+            wrong.push(format!("{q:?} found {:?}", found.songs));
+        }
+    }
+    assert!(wrong.is_empty(), "expected one song each: {wrong:#?}");
+}
+
+#[tokio::test]
+async fn a_title_match_ranks_above_a_match_only_in_tags_or_genre() {
+    let app = start(&[]).await;
+    let artist = register(&app, "rhea@example.com", "artist", "Rhea Mondego").await;
+
+    // The title match uploaded last …
+    let tagged = upload_ok(
+        &app,
+        &artist,
+        &wav_song("Quiet Fields", 1).text("tags", "nebula, night"),
+    )
+    .await;
+    let genred = upload_ok(
+        &app,
+        &artist,
+        &wav_song("Slow Drift", 2).text("genre", "Nebula"),
+    )
+    .await;
+    let titled = upload_ok(&app, &artist, &wav_song("Nebula", 3)).await;
+    // … and first.
+    let comet = upload_ok(&app, &artist, &wav_song("Comet Trail", 4)).await;
+    let comet_tagged = upload_ok(&app, &artist, &wav_song("Harbor", 5).text("tags", "comet")).await;
+    let comet_genred = upload_ok(
+        &app,
+        &artist,
+        &wav_song("Pale Morning", 6).text("genre", "Comet"),
+    )
+    .await;
+
+    for q in ["nebula", "NEBU", "neb"] {
+        let found = search(&app, None, q).await;
+        assert_eq!(
+            found.song_set(),
+            song_set(&[&tagged, &genred, &titled]),
+            "{q}: {found:?}"
+        );
+        assert_eq!(
+            found.songs[0], titled,
+            "{q}: the title match first: {found:?}"
+        );
+        let found = search_with(&app, None, &format!("q={q}&limit=1")).await;
+        assert_eq!(found.songs, vec![titled.clone()], "{q}, limit 1: {found:?}");
+    }
+    for q in ["comet", "Com"] {
+        let found = search(&app, None, q).await;
+        assert_eq!(
+            found.song_set(),
+            song_set(&[&comet, &comet_tagged, &comet_genred]),
+            "{q}: {found:?}"
+        );
+        assert_eq!(
+            found.songs[0], comet,
+            "{q}: the title match first: {found:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn search_finds_only_what_the_caller_may_see() {
+    let app = start_with_admin().await;
+    let owner = register(&app, "ivy@example.com", "artist", "Imogen Vesper").await;
+    let other = register(&app, "otto@example.com", "artist", "Otto Brisk").await;
+    let listener = register(&app, "lee@example.com", "listener", "Lee Listens").await;
+    let admin = register_admin(&app).await;
+    let public = upload_ok(&app, &owner, &song("tone.mp3", "Lantern Song")).await;
+    let private = upload_ok(
+        &app,
+        &owner,
+        &song("tone.flac", "Lantern Secret").text("isPublic", "false"),
+    )
+    .await;
+    upload_ok(&app, &other, &song("tone.ogg", "Brisk Walk")).await;
+
+    let (anon, lee, otto) = (
+        (None, "anonymous"),
+        (listener.token(), "a listener"),
+        (other.token(), "another artist"),
+    );
+    let (ivy, boss) = ((owner.token(), "the owner"), (admin.token(), "an admin"));
+
+    // A private song: its owner and admins find it, nobody else.
+    for (token, who) in [anon, lee, otto] {
+        assert_finds(&app, token, who, "lantern", &[&public], &[]).await;
+        assert_finds(&app, token, who, "secret", &[], &[]).await;
+        assert_finds(&app, token, who, "vesper", &[&public], &[&owner]).await;
+    }
+    for (token, who) in [ivy, boss] {
+        assert_finds(&app, token, who, "lantern", &[&public, &private], &[]).await;
+        assert_finds(&app, token, who, "secret", &[&private], &[]).await;
+        assert_finds(&app, token, who, "vesper", &[&public, &private], &[&owner]).await;
+    }
+
+    // Hidden by an admin: gone for listeners (and the artist with it, having no listed song).
+    set_visible(&app, &admin, &public, false).await;
+    for (token, who) in [anon, lee, otto] {
+        assert_finds(&app, token, who, "lantern", &[], &[]).await;
+        assert_finds(&app, token, who, "vesper", &[], &[]).await;
+    }
+    for (token, who) in [ivy, boss] {
+        assert_finds(&app, token, who, "lantern", &[&public, &private], &[]).await;
+        assert_finds(&app, token, who, "vesper", &[&public, &private], &[]).await;
+    }
+    // Shown again.
+    set_visible(&app, &admin, &public, true).await;
+    for (token, who) in [anon, lee, otto] {
+        assert_finds(&app, token, who, "lantern", &[&public], &[]).await;
+        assert_finds(&app, token, who, "vesper", &[&public], &[&owner]).await;
+    }
+
+    // An artist whose only song is private is not among the artists, even for them; once it
+    // is public they are.
+    let quincy = register(&app, "quincy@example.com", "artist", "Quincy Marlow").await;
+    let hidden = upload_ok(
+        &app,
+        &quincy,
+        &song("tone.opus", "Undertow").text("isPublic", "false"),
+    )
+    .await;
+    let q_self = (quincy.token(), "the private artist");
+    for (token, who) in [anon, lee, otto] {
+        assert_finds(&app, token, who, "marlow", &[], &[]).await;
+        assert_finds(&app, token, who, "undertow", &[], &[]).await;
+    }
+    for (token, who) in [q_self, boss] {
+        assert_finds(&app, token, who, "marlow", &[&hidden], &[]).await;
+        assert_finds(&app, token, who, "undertow", &[&hidden], &[]).await;
+    }
+    set_public(&app, &quincy, &hidden, true).await;
+    for (token, who) in [anon, lee, otto, q_self, boss] {
+        assert_finds(&app, token, who, "marlow", &[&hidden], &[&quincy]).await;
+        assert_finds(&app, token, who, "undertow", &[&hidden], &[]).await;
+    }
+}
+
+#[tokio::test]
+async fn search_input_is_validated_and_fts_syntax_in_it_is_harmless() {
+    let app = start(&[]).await;
+    let artist = register(&app, "ann@example.com", "artist", "Ann Arbor").await;
+    let tone = upload_ok(&app, &artist, &Form::new().fixture("audio", "tone.mp3")).await;
+
+    // FTS5 syntax is never a query of its own: 200, never 500.
+    for q in [
+        "\"",
+        "\"\"",
+        "\"Test",
+        "Test\"",
+        "\"Test Tone\"",
+        "*",
+        "**",
+        "Tes*",
+        "*Tes",
+        "OR",
+        "AND",
+        "NOT",
+        "test OR tone",
+        "test OR",
+        "OR test",
+        "test AND",
+        "NOT test",
+        "test NOT tone",
+        "NEAR(",
+        "NEAR(test tone)",
+        "NEAR(test tone, 2)",
+        "NEAR/2",
+        "-",
+        "-test",
+        "test -tone",
+        "- -- ---",
+        "^test",
+        "+test",
+        "name:test",
+        "extra:tone",
+        "{name extra}: test",
+        "kind:song",
+        "(",
+        ")",
+        "(test",
+        "test)",
+        "'",
+        "test's",
+        "\\",
+        "%",
+        "%25",
+        ";",
+        "test; DROP TABLE songs; --",
+        "\u{0}",
+        "test\u{0}tone",
+        "🎵",
+        "音乐",
+        "straße",
+    ] {
+        let response = search_raw(&app, None, &format!("q={}", enc(q))).await;
+        assert_eq!(response.status, 200, "q={q:?}: {}", response.text());
+        let body: Value = response.json();
+        assert_eq!(keys(&body), set(&["songs", "artists"]), "{q:?}: {body}");
+        assert!(
+            body["songs"].is_array() && body["artists"].is_array(),
+            "{body}"
+        );
+    }
+    // The words in it still count.
+    for q in [
+        "\"Test",
+        "Test\"",
+        "\"Test Tone\"",
+        "Tes*",
+        "(test",
+        "test)",
+        "^test",
+    ] {
+        assert_finds(&app, None, "anonymous", q, &[&tone], &[]).await;
+    }
+    // The song is still there: nothing was dropped or changed.
+    assert_eq!(get_song(&app, None, &tone).await.status, 200);
+
+    // Nothing to search for: empty lists.
+    for query in [
+        "q=",
+        "q=+",
+        "q=%20%20%20",
+        "q=%09%0A",
+        "",
+        "limit=5",
+        "q=&limit=3",
+    ] {
+        let response = search_raw(&app, None, query).await;
+        assert_eq!(response.status, 200, "{query:?}: {}", response.text());
+        assert_eq!(
+            response.json::<Value>(),
+            json!({ "songs": [], "artists": [] }),
+            "{query:?}"
+        );
+    }
+
+    // At most 200 characters (not bytes).
+    for q in ["a".repeat(200), "é".repeat(200), "ab ".repeat(66) + "ab"] {
+        assert_eq!(q.chars().count(), 200);
+        let response = search_raw(&app, None, &format!("q={}", enc(&q))).await;
+        assert_eq!(
+            response.status,
+            200,
+            "{} chars: {}",
+            q.len(),
+            response.text()
+        );
+    }
+    for q in ["a".repeat(201), "é".repeat(201), "Test Tone ".repeat(30)] {
+        let response = search_raw(&app, None, &format!("q={}", enc(&q))).await;
+        assert_invalid(
+            &response,
+            &["q"],
+            &format!("q of {} chars", q.chars().count()),
+        );
+    }
+
+    // limit: a whole number from 1 to 50.
+    for limit in ["1", "50"] {
+        let found = search_with(&app, None, &format!("q=test&limit={limit}")).await;
+        assert_eq!(found.songs, vec![tone.clone()], "limit {limit}");
+    }
+    for limit in [
+        "0",
+        "51",
+        "-1",
+        "abc",
+        "",
+        "1.5",
+        "1e2",
+        "99999999999999999999",
+        "%20",
+    ] {
+        let response = search_raw(&app, None, &format!("q=test&limit={limit}")).await;
+        assert_invalid(&response, &["limit"], &format!("limit={limit:?}"));
+    }
+    // Also as a signed-in caller.
+    let response = search_raw(&app, artist.token(), "q=test&limit=0").await;
+    assert_invalid(&response, &["limit"], "limit=0, signed in");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Artist profiles
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_artist_profile_shows_others_the_listed_songs_and_the_owner_all() {
+    let app = start_with_admin().await;
+    let artist = register(&app, "ann@example.com", "artist", "Ann Arbor").await;
+    let other = register(&app, "bob@example.com", "artist", "Bob Brisk").await;
+    let listener = register(&app, "lee@example.com", "listener", "Lee Listens").await;
+    let admin = register_admin(&app).await;
+    let listed = upload_ok(&app, &artist, &song("tone.mp3", "Listed")).await;
+    let private = upload_ok(
+        &app,
+        &artist,
+        &song("tone.flac", "Private").text("isPublic", "false"),
+    )
+    .await;
+    let hidden = upload_ok(&app, &artist, &song("tone.ogg", "Hidden")).await;
+    set_visible(&app, &admin, &hidden, false).await;
+
+    // The name is the artist's display name at auth.
+    let user = app.get(&format!("/api/users/{}", artist.id)).await;
+    assert_eq!(user.status, 200, "{}", user.text());
+    assert_eq!(user.json::<Value>()["displayName"], artist.name.as_str());
+
+    for (token, who) in [
+        (None, "anonymous"),
+        (listener.token(), "a listener"),
+        (other.token(), "another artist"),
+    ] {
+        let body = profile_ok(&app, token, &artist).await;
+        assert_eq!(profile_songs(&body), song_set(&[&listed]), "{who}: {body}");
+        assert_eq!(body["followers"], 0, "{who}: {body}");
+        assert_eq!(body["following"], false, "{who}: {body}");
+        let song = &body["songs"][0];
+        assert_eq!(song["title"], "Listed", "{body}");
+        assert_eq!(song["artistName"], artist.name.as_str(), "{body}");
+    }
+    for (token, who) in [(artist.token(), "the owner"), (admin.token(), "an admin")] {
+        let body = profile_ok(&app, token, &artist).await;
+        assert_eq!(
+            profile_songs(&body),
+            song_set(&[&listed, &private, &hidden]),
+            "{who}: {body}"
+        );
+        assert_eq!(body["songs"].as_array().unwrap().len(), 3, "{who}: {body}");
+    }
+
+    // Unknown ids, and users who are no artists: 404.
+    for artist_id in [
+        UNKNOWN_ID,
+        "nobody",
+        listener.id.as_str(),
+        admin.id.as_str(),
+    ] {
+        for token in [None, listener.token(), admin.token()] {
+            let response = profile(&app, token, artist_id).await;
+            assert_problem(&response, 404, &format!("the profile of {artist_id}"));
+        }
+    }
+
+    // An artist whose songs are all private is not there for others.
+    let shy = register(&app, "shy@example.com", "artist", "Shy Sheila").await;
+    let a = upload_ok(
+        &app,
+        &shy,
+        &song("tone.m4a", "Mine").text("isPublic", "false"),
+    )
+    .await;
+    let b = upload_ok(
+        &app,
+        &shy,
+        &song("tone.wav", "Also mine").text("isPublic", "false"),
+    )
+    .await;
+    for (token, who) in [
+        (None, "anonymous"),
+        (listener.token(), "a listener"),
+        (other.token(), "another artist"),
+    ] {
+        let response = profile(&app, token, &shy.id).await;
+        assert_problem(
+            &response,
+            404,
+            &format!("{who}: an artist with only private songs"),
+        );
+    }
+    for (token, who) in [(shy.token(), "the owner"), (admin.token(), "an admin")] {
+        let body = profile_ok(&app, token, &shy).await;
+        assert_eq!(profile_songs(&body), song_set(&[&a, &b]), "{who}: {body}");
+    }
+    // One made public: there, with that one song.
+    set_public(&app, &shy, &b, true).await;
+    let body = profile_ok(&app, None, &shy).await;
+    assert_eq!(profile_songs(&body), song_set(&[&b]), "{body}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Follows
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn following_is_idempotent_shows_on_the_profile_and_is_announced_once() {
+    let app = start(&[]).await;
+    let ann = register(&app, "ann@example.com", "artist", "Ann Arbor").await;
+    let bob = register(&app, "bob@example.com", "artist", "Bob Brisk").await;
+    let lee = register(&app, "lee@example.com", "listener", "Lee Listens").await;
+    upload_ok(&app, &ann, &song("tone.mp3", "Ann's")).await;
+    upload_ok(&app, &bob, &song("tone.flac", "Bob's")).await;
+    assert!(following(&app, &lee).await.is_empty());
+    // The anonymous profile, now cached: no followers yet.
+    assert_eq!(profile_ok(&app, None, &ann).await["followers"], 0);
+
+    // Twice: 204 both times.
+    for n in 1..=2 {
+        let response = follow(&app, lee.token(), &ann.id).await;
+        assert_no_content(&response, &format!("follow #{n}"));
+    }
+    assert_eq!(
+        followed_artists(&app, &lee).await,
+        BTreeSet::from([(ann.id.clone(), ann.name.clone())])
+    );
+    let body = profile_ok(&app, lee.token(), &ann).await;
+    assert_eq!(body["followers"], 1, "{body}");
+    assert_eq!(body["following"], true, "{body}");
+    for token in [None, bob.token()] {
+        let body = profile_ok(&app, token, &ann).await;
+        assert_eq!(body["followers"], 1, "{body}");
+        assert_eq!(body["following"], false, "{body}");
+    }
+
+    // One event for the two requests: a later follow is the marker that all before it went out.
+    assert_no_content(&follow(&app, lee.token(), &bob.id).await, "follow bob");
+    assert_eq!(wait_follow_event(&app, true, &bob, &lee).await, 1);
+    assert_eq!(
+        follow_events(&app, true).await,
+        vec![pair(&ann, &lee), pair(&bob, &lee)],
+        "one artist.followed per new follow, in order"
+    );
+    assert_eq!(
+        followed_artists(&app, &lee).await,
+        BTreeSet::from([
+            (ann.id.clone(), ann.name.clone()),
+            (bob.id.clone(), bob.name.clone())
+        ])
+    );
+    // An artist follows another artist too.
+    assert_no_content(&follow(&app, bob.token(), &ann.id).await, "bob follows ann");
+    assert_eq!(profile_ok(&app, None, &ann).await["followers"], 2);
+    assert_eq!(wait_follow_event(&app, true, &ann, &bob).await, 1);
+
+    // Unfollowed twice: 204 both times, one event.
+    for n in 1..=2 {
+        let response = unfollow(&app, lee.token(), &ann.id).await;
+        assert_no_content(&response, &format!("unfollow #{n}"));
+    }
+    assert_eq!(
+        followed_artists(&app, &lee).await,
+        BTreeSet::from([(bob.id.clone(), bob.name.clone())])
+    );
+    let body = profile_ok(&app, lee.token(), &ann).await;
+    assert_eq!(body["followers"], 1, "only bob now: {body}");
+    assert_eq!(body["following"], false, "{body}");
+    assert_no_content(&unfollow(&app, lee.token(), &bob.id).await, "unfollow bob");
+    assert_eq!(wait_follow_event(&app, false, &bob, &lee).await, 1);
+    assert_eq!(
+        follow_events(&app, false).await,
+        vec![pair(&ann, &lee), pair(&bob, &lee)],
+        "one artist.unfollowed per ended follow"
+    );
+    assert!(following(&app, &lee).await.is_empty());
+    // Unfollowing what one does not follow: still 204, no event.
+    assert_no_content(
+        &unfollow(&app, lee.token(), &bob.id).await,
+        "unfollow again",
+    );
+
+    // Following again is a new follow: a new event.
+    assert_no_content(&follow(&app, lee.token(), &ann.id).await, "follow again");
+    assert_eq!(wait_follow_event(&app, true, &ann, &lee).await, 2);
+    assert_eq!(profile_ok(&app, lee.token(), &ann).await["following"], true);
+    assert_eq!(follow_events(&app, false).await.len(), 2);
+}
+
+#[tokio::test]
+async fn follow_requests_that_make_no_sense_are_refused() {
+    let app = start(&[]).await;
+    let ann = register(&app, "ann@example.com", "artist", "Ann Arbor").await;
+    let lee = register(&app, "lee@example.com", "listener", "Lee Listens").await;
+    upload_ok(&app, &ann, &song("tone.mp3", "Ann's")).await;
+
+    // Oneself.
+    let response = follow(&app, ann.token(), &ann.id).await;
+    assert_invalid(&response, &["id"], "following yourself");
+    // Unknown artists, and users who are no artists.
+    for artist_id in [UNKNOWN_ID, "nobody", lee.id.as_str()] {
+        let response = follow(&app, lee.token(), artist_id).await;
+        assert_problem(&response, 404, &format!("follow {artist_id}"));
+        let response = unfollow(&app, lee.token(), artist_id).await;
+        assert_problem(&response, 404, &format!("unfollow {artist_id}"));
+    }
+    // Without a (valid) token.
+    for token in [None, Some("not-a-token")] {
+        assert_problem(&follow(&app, token, &ann.id).await, 401, "follow");
+        assert_problem(&unfollow(&app, token, &ann.id).await, 401, "unfollow");
+        let response = call(&app, token, Method::GET, "/api/me/following", None).await;
+        assert_problem(&response, 401, "following");
+    }
+    let body = profile_ok(&app, None, &ann).await;
+    assert_eq!(body["followers"], 0, "{body}");
+
+    // None of it was announced: a real follow is the first event.
+    assert_no_content(&follow(&app, lee.token(), &ann.id).await, "a real follow");
+    wait_follow_event(&app, true, &ann, &lee).await;
+    assert_eq!(follow_events(&app, true).await, vec![pair(&ann, &lee)]);
+    assert!(follow_events(&app, false).await.is_empty());
+    assert_eq!(profile_ok(&app, None, &ann).await["followers"], 1);
+    assert!(following(&app, &ann).await.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Release alerts
+// ---------------------------------------------------------------------------------------------
+
+/// `user`'s notification inbox, newest first.
+async fn inbox(app: &TestApp, user: &User) -> Vec<Value> {
+    let response = call(
+        app,
+        user.token(),
+        Method::GET,
+        "/api/notifications?limit=100",
+        None,
+    )
+    .await;
+    assert_eq!(response.status, 200, "inbox: {}", response.text());
+    response.json::<Value>()["items"]
+        .as_array()
+        .expect("items")
+        .clone()
+}
+
+/// Asserts that `item` is the release alert of `title` (song `song_id`) by `artist`.
+#[track_caller]
+fn assert_release(item: &Value, artist: &User, title: &str, song_id: &str) {
+    assert_eq!(item["kind"], "new_release", "{item}");
+    assert_eq!(
+        item["title"],
+        format!("New from {}", artist.name).as_str(),
+        "{item}"
+    );
+    assert_eq!(
+        item["body"],
+        format!("{} released “{title}”.", artist.name).as_str(),
+        "{item}"
+    );
+    let link = item["link"].as_str().unwrap_or_default();
+    assert!(link.ends_with(&format!("/songs/{song_id}")), "{item}");
+    assert!(item["readAt"].is_null(), "{item}");
+}
+
+#[tokio::test]
+async fn a_follower_finds_the_artists_new_release_in_their_inbox() {
+    let app = start(&[]).await;
+    let ann = register(&app, "ann@example.com", "artist", "Ann Arbor").await;
+    let lee = register(&app, "lee@example.com", "listener", "Lee Listens").await;
+    let max = register(&app, "max@example.com", "listener", "Max Mute").await;
+
+    // A first song (so that the artist is known), handled by notification before the follow.
+    let first = upload_ok(&app, &ann, &song("tone.mp3", "Opening Act")).await;
+    let event = published_event(&app, &first).await;
+    wait_processed(&app, "notification", &event).await;
+    assert_no_content(&follow(&app, lee.token(), &ann.id).await, "follow");
+    let event = last_event(&app, "artist.followed").await;
+    wait_processed(&app, "notification", &event).await;
+    assert!(inbox(&app, &lee).await.is_empty(), "nothing released yet");
+
+    // A release: in the follower's inbox.
+    let second = upload_ok(&app, &ann, &song("tone.flac", "Second Wind")).await;
+    let items = eventually(WAIT, "the release in the follower's inbox", || async {
+        let items = inbox(&app, &lee).await;
+        (!items.is_empty()).then_some(items)
+    })
+    .await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_release(&items[0], &ann, "Second Wind", &second);
+
+    // A private upload is no release; made public, it is.
+    let third = upload_ok(
+        &app,
+        &ann,
+        &song("tone.ogg", "Hidden Gem").text("isPublic", "false"),
+    )
+    .await;
+    set_public(&app, &ann, &third, true).await;
+    let items = eventually(WAIT, "the second release in the inbox", || async {
+        let items = inbox(&app, &lee).await;
+        (items.len() >= 2).then_some(items)
+    })
+    .await;
+    assert_eq!(items.len(), 2, "one entry per release: {items:?}");
+    assert_release(&items[0], &ann, "Hidden Gem", &third);
+    assert_release(&items[1], &ann, "Second Wind", &second);
+    // Who does not follow gets nothing.
+    assert!(inbox(&app, &max).await.is_empty());
+
+    // Unfollowed: the next release is not in the inbox.
+    assert_no_content(&unfollow(&app, lee.token(), &ann.id).await, "unfollow");
+    let event = last_event(&app, "artist.unfollowed").await;
+    wait_processed(&app, "notification", &event).await;
+    let fourth = upload_ok(&app, &ann, &song("tone.opus", "Encore")).await;
+    let event = published_event(&app, &fourth).await;
+    wait_processed(&app, "notification", &event).await;
+    assert_eq!(
+        inbox(&app, &lee).await.len(),
+        2,
+        "no alert after unfollowing"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// user.deleted
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_deleted_artists_songs_media_and_follows_leave_the_catalog() {
+    let app = start_with_admin().await;
+    let doomed = register(&app, "dora@example.com", "artist", "Dora Doomsday").await;
+    let stays = register(&app, "sam@example.com", "artist", "Sam Stays").await;
+    let listener = register(&app, "lee@example.com", "listener", "Lee Listens").await;
+    let admin = register_admin(&app).await;
+
+    let covered = upload_ok(
+        &app,
+        &doomed,
+        &song("tone.mp3", "Doomsday Anthem").fixture("cover", "cover.png"),
+    )
+    .await;
+    let private = upload_ok(
+        &app,
+        &doomed,
+        &song("tone.flac", "Doomsday Demo").text("isPublic", "false"),
+    )
+    .await;
+    let plain = upload_ok(&app, &doomed, &song("tone.ogg", "Doomsday Reprise")).await;
+    let kept = upload_ok(&app, &stays, &song("tone.m4a", "Doomsday Survivor")).await;
+    let mine = [&covered, &private, &plain];
+    assert_no_content(
+        &follow(&app, listener.token(), &doomed.id).await,
+        "follow the doomed",
+    );
+    assert_no_content(
+        &follow(&app, doomed.token(), &stays.id).await,
+        "the doomed follows",
+    );
+    assert_eq!(media_count(&app), 5, "four songs and a cover");
+
+    // Before: all there (and the anonymous reads cached).
+    let urls = [
+        stream_url(&app, &listener, &covered).await,
+        stream_url(&app, &admin, &private).await,
+        stream_url(&app, &listener, &plain).await,
+    ];
+    for url in &urls {
+        assert_eq!(app.get(url).await.status, 200, "{url}");
+    }
+    let cover = format!("/api/songs/{covered}/cover");
+    assert_eq!(app.get(&cover).await.status, 200);
+    for s in [&covered, &plain] {
+        assert_eq!(get_song(&app, None, s).await.status, 200);
+    }
+    profile_ok(&app, None, &doomed).await;
+    assert_finds(
+        &app,
+        None,
+        "anonymous",
+        "doomsday",
+        &[&covered, &plain, &kept],
+        &[&doomed],
+    )
+    .await;
+    assert_eq!(profile_ok(&app, None, &stays).await["followers"], 1);
+
+    // The admin deletes the account at auth.
+    let path = format!("/api/admin/users/{}", doomed.id);
+    let response = call(&app, admin.token(), Method::DELETE, &path, None).await;
+    assert_no_content(&response, "delete the user");
+
+    // The catalog erases them.
+    for s in mine {
+        eventually(WAIT, &format!("song {s} gone"), || async {
+            (get_song(&app, admin.token(), s).await.status == 404).then_some(())
+        })
+        .await;
+    }
+    for s in mine {
+        for token in [None, admin.token(), listener.token()] {
+            assert_problem(&get_song(&app, token, s).await, 404, &format!("song {s}"));
+        }
+    }
+    for url in &urls {
+        assert_problem(&app.get(url).await, 404, &format!("the media at {url}"));
+    }
+    assert_problem(&app.get(&cover).await, 404, "the cover");
+    for token in [None, admin.token(), listener.token()] {
+        assert_problem(
+            &profile(&app, token, &doomed.id).await,
+            404,
+            "the deleted artist's profile",
+        );
+        let found = search(&app, token, "doomsday").await;
+        assert_eq!(found.songs, vec![kept.clone()], "{found:?}");
+        assert!(found.artists.is_empty(), "{found:?}");
+        let found = search(&app, token, "dora").await;
+        assert!(
+            found.songs.is_empty() && found.artists.is_empty(),
+            "{found:?}"
+        );
+    }
+    assert!(
+        following(&app, &listener).await.is_empty(),
+        "their follows end"
+    );
+    let body = profile_ok(&app, None, &stays).await;
+    assert_eq!(
+        body["followers"], 0,
+        "the follows they made end too: {body}"
+    );
+    assert_eq!(profile_songs(&body), song_set(&[&kept]));
+    assert_eq!(
+        get_song(&app, None, &kept).await.status,
+        200,
+        "others' songs stay"
+    );
+    let response = follow(&app, listener.token(), &doomed.id).await;
+    assert_problem(&response, 404, "following the deleted artist");
+
+    // A track.deleted for each of their songs, once.
+    let expected: BTreeSet<(String, String)> = mine
+        .iter()
+        .map(|s| (s.to_string(), doomed.id.clone()))
+        .collect();
+    let announced = eventually(WAIT, "track.deleted for each song", || async {
+        let announced: Vec<(String, String)> = deleted(&app)
+            .await
+            .into_iter()
+            .map(|t| (t.song_id, t.artist_id))
+            .collect();
+        (announced.len() >= expected.len()).then_some(announced)
+    })
+    .await;
+    assert_eq!(announced.len(), 3, "{announced:?}");
+    assert_eq!(
+        announced.into_iter().collect::<BTreeSet<_>>(),
+        expected,
+        "each song of theirs, once"
+    );
+    assert_eq!(
+        media_count(&app),
+        1,
+        "only the other artist's media is left"
+    );
+}
