@@ -15,7 +15,9 @@
 //! Run everything with `scripts/test`: it installs `redis-server` and builds the components
 //! (and the test fixtures) before `cargo test`.
 
+pub mod accounts;
 pub mod bus;
+pub mod media;
 pub mod oidc;
 pub mod wire;
 

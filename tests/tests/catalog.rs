@@ -10,15 +10,15 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 use spindle_shared::events::{Envelope, Event, TrackDeleted, TrackPublished};
+use spindle_tests::accounts::{User, register, register_admin};
 use spindle_tests::bus::EventBus;
-use spindle_tests::{TestApp, TestResponse, app_manifest, assert_problem, eventually, repo_root};
+use spindle_tests::media::{Form, fixture, upload, wav};
+use spindle_tests::{TestApp, TestResponse, app_manifest, assert_problem, eventually};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-const PASSWORD: &str = "Tr0ub4dor&3-spindle";
 const ADMIN_EMAIL: &str = "boss@example.com";
-const BOUNDARY: &str = "spindle-test-boundary-7MA4YWxkTrZu0gW";
 
 /// The fields of SongView.
 const SONG_FIELDS: &[&str] = &[
@@ -59,182 +59,18 @@ async fn start(variables: &[(&str, &str)]) -> TestApp {
         .unwrap_or_else(|e| panic!("failed to start the app: {e:?}"))
 }
 
-/// An account registered through auth, and its access token.
-#[derive(Debug, Clone)]
-struct User {
-    id: String,
-    name: String,
-    token: String,
-    refresh: String,
-}
-
-/// Registers `email` as `role` ("artist" or "listener"); the display name is derived from it.
-async fn register(app: &TestApp, email: &str, role: &str) -> User {
-    let name = format!("{} the {role}", email.split('@').next().unwrap());
-    let body = json!({ "email": email, "password": PASSWORD, "displayName": name, "role": role });
-    let response = app.post_json("/api/auth/register", &body).await;
-    assert_eq!(
-        response.status,
-        201,
-        "register {email}: {}",
-        response.text()
-    );
-    let body: Value = response.json();
-    User {
-        id: body["user"]["id"].as_str().expect("user.id").to_string(),
-        name,
-        token: body["accessToken"].as_str().expect("accessToken").into(),
-        refresh: body["refreshToken"].as_str().expect("refreshToken").into(),
-    }
-}
-
-/// [`ADMIN_EMAIL`] (the app runs with `admin_emails` set to it) registered, its email verified
-/// with the code read from `user.otp_requested`, and its tokens refreshed: an admin.
-async fn register_admin(app: &TestApp) -> User {
-    let user = register(app, ADMIN_EMAIL, "listener").await;
-    let request = json!({ "email": ADMIN_EMAIL, "purpose": "verify_email" });
-    let response = app.post_json("/api/auth/otp/request", &request).await;
-    assert_eq!(response.status, 202, "{}", response.text());
-    let code = eventually(WAIT, "the verification code", || async {
-        events(app, "user.otp_requested")
-            .await
-            .into_iter()
-            .find_map(|e| match e.payload {
-                Event::UserOtpRequested(otp) if otp.email == ADMIN_EMAIL => Some(otp.code),
-                _ => None,
-            })
-    })
-    .await;
-    let verify = json!({ "email": ADMIN_EMAIL, "purpose": "verify_email", "code": code });
-    let response = app.post_json("/api/auth/otp/verify", &verify).await;
-    assert_eq!(response.status, 200, "{}", response.text());
-    assert_eq!(response.json::<Value>()["role"], "admin");
-    let response = app
-        .post_json(
-            "/api/auth/refresh",
-            &json!({ "refreshToken": user.refresh }),
-        )
-        .await;
-    assert_eq!(response.status, 200, "{}", response.text());
-    let body: Value = response.json();
-    User {
-        token: body["accessToken"].as_str().expect("accessToken").into(),
-        refresh: body["refreshToken"].as_str().expect("refreshToken").into(),
-        ..user
-    }
-}
-
 /// An app with `admin_emails`, an artist, a second artist, a listener and the admin.
 async fn cast(app: &TestApp) -> (User, User, User, User) {
     let artist = register(app, "ann@example.com", "artist").await;
     let other = register(app, "bob@example.com", "artist").await;
     let listener = register(app, "lee@example.com", "listener").await;
-    let admin = register_admin(app).await;
+    let admin = register_admin(app, ADMIN_EMAIL).await;
     (artist, other, listener, admin)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Media and multipart bodies
 // ---------------------------------------------------------------------------------------------
-
-/// A file of `tests/fixtures/media/`.
-fn fixture(name: &str) -> Vec<u8> {
-    let path = repo_root().join("tests/fixtures/media").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
-
-/// A valid WAV file: 8 kHz mono 16-bit PCM, `ms` long, its samples a pattern that starts at
-/// `seed` (so that every seed gives other bytes).
-fn wav(ms: u32, seed: u8) -> Vec<u8> {
-    let (rate, channels, bits) = (8000u32, 1u16, 16u16);
-    let block = u32::from(channels) * u32::from(bits) / 8;
-    let data_len = rate * ms / 1000 * block;
-    let mut out = Vec::with_capacity(44 + data_len as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&channels.to_le_bytes());
-    out.extend_from_slice(&rate.to_le_bytes());
-    out.extend_from_slice(&(rate * block).to_le_bytes());
-    out.extend_from_slice(&(block as u16).to_le_bytes());
-    out.extend_from_slice(&bits.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    // Bytes that differ at every offset modulo 251, so that a slice from the wrong place shows.
-    out.extend((0..data_len).map(|i| ((i * 7 + u32::from(seed)) % 251) as u8));
-    out
-}
-
-fn content_type_of(filename: &str) -> &'static str {
-    match filename.rsplit('.').next().unwrap_or_default() {
-        "mp3" => "audio/mpeg",
-        "flac" => "audio/flac",
-        "ogg" => "audio/ogg",
-        "opus" => "audio/opus",
-        "m4a" => "audio/mp4",
-        "wav" => "audio/wav",
-        "png" => "image/png",
-        "jpg" => "image/jpeg",
-        "webp" => "image/webp",
-        "txt" => "text/plain",
-        _ => "application/octet-stream",
-    }
-}
-
-/// A `multipart/form-data` body, built by hand so that tests can send anything.
-#[derive(Debug, Clone, Default)]
-struct Form {
-    parts: Vec<(String, Option<String>, Vec<u8>)>,
-}
-
-impl Form {
-    fn new() -> Self {
-        Self::default()
-    }
-
-    /// A file part named `field` holding `bytes`, sent as `filename`.
-    fn file(mut self, field: &str, filename: &str, bytes: Vec<u8>) -> Self {
-        self.parts
-            .push((field.into(), Some(filename.into()), bytes));
-        self
-    }
-
-    /// A file part holding the fixture `name`.
-    fn fixture(self, field: &str, name: &str) -> Self {
-        self.file(field, name, fixture(name))
-    }
-
-    fn text(mut self, field: &str, value: &str) -> Self {
-        self.parts
-            .push((field.into(), None, value.as_bytes().to_vec()));
-        self
-    }
-
-    fn encode(&self) -> Vec<u8> {
-        let mut body = Vec::new();
-        for (name, filename, bytes) in &self.parts {
-            body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-            match filename {
-                Some(filename) => body.extend_from_slice(
-                    format!(
-                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {}\r\n\r\n",
-                        content_type_of(filename)
-                    )
-                    .as_bytes(),
-                ),
-                None => body.extend_from_slice(
-                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-                ),
-            }
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-        body
-    }
-}
 
 fn mp3() -> Form {
     Form::new().fixture("audio", "tone.mp3")
@@ -269,20 +105,6 @@ async fn call(
     }
     if let Some(body) = body {
         request = request.json(&body);
-    }
-    app.send(request).await
-}
-
-async fn upload(app: &TestApp, token: Option<&str>, form: &Form) -> TestResponse {
-    let mut request = app
-        .request(Method::POST, "/api/songs")
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(form.encode());
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
     }
     app.send(request).await
 }

@@ -13,15 +13,15 @@ use serde_json::{Value, json};
 use spindle_shared::events::{
     ArtistFollowed, ArtistUnfollowed, Envelope, Event, TrackDeleted, TrackPublished,
 };
+use spindle_tests::accounts::{User, register_admin, register_named};
 use spindle_tests::bus::EventBus;
-use spindle_tests::{TestApp, TestResponse, app_manifest, assert_problem, eventually, repo_root};
+use spindle_tests::media::{Form, upload, wav};
+use spindle_tests::{TestApp, TestResponse, app_manifest, assert_problem, eventually};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-const PASSWORD: &str = "Tr0ub4dor&3-spindle";
 const ADMIN_EMAIL: &str = "boss@example.com";
-const BOUNDARY: &str = "spindle-test-boundary-7MA4YWxkTrZu0gW";
 /// A well-formed id nobody has.
 const UNKNOWN_ID: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
 
@@ -69,176 +69,9 @@ async fn start_with_admin() -> TestApp {
     start(&[("admin_emails", ADMIN_EMAIL)]).await
 }
 
-/// An account registered through auth, and its access token.
-#[derive(Debug, Clone)]
-struct User {
-    id: String,
-    name: String,
-    token: String,
-    refresh: String,
-}
-
-impl User {
-    fn token(&self) -> Option<&str> {
-        Some(&self.token)
-    }
-}
-
-/// Registers `email` as `role` ("artist" or "listener") with the display name `name`.
-async fn register(app: &TestApp, email: &str, role: &str, name: &str) -> User {
-    let body = json!({ "email": email, "password": PASSWORD, "displayName": name, "role": role });
-    let response = app.post_json("/api/auth/register", &body).await;
-    assert_eq!(
-        response.status,
-        201,
-        "register {email}: {}",
-        response.text()
-    );
-    let body: Value = response.json();
-    User {
-        id: body["user"]["id"].as_str().expect("user.id").to_string(),
-        name: name.to_string(),
-        token: body["accessToken"].as_str().expect("accessToken").into(),
-        refresh: body["refreshToken"].as_str().expect("refreshToken").into(),
-    }
-}
-
-/// [`ADMIN_EMAIL`] (the app runs with `admin_emails` set to it) registered, its email verified
-/// with the code read from `user.otp_requested`, and its tokens refreshed: an admin.
-async fn register_admin(app: &TestApp) -> User {
-    let user = register(app, ADMIN_EMAIL, "listener", "The Boss").await;
-    let request = json!({ "email": ADMIN_EMAIL, "purpose": "verify_email" });
-    let response = app.post_json("/api/auth/otp/request", &request).await;
-    assert_eq!(response.status, 202, "{}", response.text());
-    let code = eventually(WAIT, "the verification code", || async {
-        events(app, "user.otp_requested")
-            .await
-            .into_iter()
-            .find_map(|e| match e.payload {
-                Event::UserOtpRequested(otp) if otp.email == ADMIN_EMAIL => Some(otp.code),
-                _ => None,
-            })
-    })
-    .await;
-    let verify = json!({ "email": ADMIN_EMAIL, "purpose": "verify_email", "code": code });
-    let response = app.post_json("/api/auth/otp/verify", &verify).await;
-    assert_eq!(response.status, 200, "{}", response.text());
-    assert_eq!(response.json::<Value>()["role"], "admin");
-    let response = app
-        .post_json(
-            "/api/auth/refresh",
-            &json!({ "refreshToken": user.refresh }),
-        )
-        .await;
-    assert_eq!(response.status, 200, "{}", response.text());
-    let body: Value = response.json();
-    User {
-        token: body["accessToken"].as_str().expect("accessToken").into(),
-        refresh: body["refreshToken"].as_str().expect("refreshToken").into(),
-        ..user
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Media and multipart bodies
 // ---------------------------------------------------------------------------------------------
-
-/// A file of `tests/fixtures/media/`.
-fn fixture(name: &str) -> Vec<u8> {
-    let path = repo_root().join("tests/fixtures/media").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
-
-/// A valid WAV file: 8 kHz mono 16-bit PCM, `ms` long, its samples a pattern that starts at
-/// `seed` (so that every seed gives other bytes).
-fn wav(ms: u32, seed: u8) -> Vec<u8> {
-    let (rate, channels, bits) = (8000u32, 1u16, 16u16);
-    let block = u32::from(channels) * u32::from(bits) / 8;
-    let data_len = rate * ms / 1000 * block;
-    let mut out = Vec::with_capacity(44 + data_len as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&channels.to_le_bytes());
-    out.extend_from_slice(&rate.to_le_bytes());
-    out.extend_from_slice(&(rate * block).to_le_bytes());
-    out.extend_from_slice(&(block as u16).to_le_bytes());
-    out.extend_from_slice(&bits.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    out.extend((0..data_len).map(|i| ((i * 7 + u32::from(seed)) % 251) as u8));
-    out
-}
-
-fn content_type_of(filename: &str) -> &'static str {
-    match filename.rsplit('.').next().unwrap_or_default() {
-        "mp3" => "audio/mpeg",
-        "flac" => "audio/flac",
-        "ogg" => "audio/ogg",
-        "opus" => "audio/opus",
-        "m4a" => "audio/mp4",
-        "wav" => "audio/wav",
-        "png" => "image/png",
-        "jpg" => "image/jpeg",
-        "webp" => "image/webp",
-        _ => "application/octet-stream",
-    }
-}
-
-/// A `multipart/form-data` body, built by hand.
-#[derive(Debug, Clone, Default)]
-struct Form {
-    parts: Vec<(String, Option<String>, Vec<u8>)>,
-}
-
-impl Form {
-    fn new() -> Self {
-        Self::default()
-    }
-
-    /// A file part named `field` holding `bytes`, sent as `filename`.
-    fn file(mut self, field: &str, filename: &str, bytes: Vec<u8>) -> Self {
-        self.parts
-            .push((field.into(), Some(filename.into()), bytes));
-        self
-    }
-
-    /// A file part holding the fixture `name`.
-    fn fixture(self, field: &str, name: &str) -> Self {
-        self.file(field, name, fixture(name))
-    }
-
-    fn text(mut self, field: &str, value: &str) -> Self {
-        self.parts
-            .push((field.into(), None, value.as_bytes().to_vec()));
-        self
-    }
-
-    fn encode(&self) -> Vec<u8> {
-        let mut body = Vec::new();
-        for (name, filename, bytes) in &self.parts {
-            body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-            match filename {
-                Some(filename) => body.extend_from_slice(
-                    format!(
-                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {}\r\n\r\n",
-                        content_type_of(filename)
-                    )
-                    .as_bytes(),
-                ),
-                None => body.extend_from_slice(
-                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-                ),
-            }
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-        body
-    }
-}
 
 /// The fixture `file` (tone.mp3, tone.flac, …) titled `title`.
 fn song(file: &str, title: &str) -> Form {
@@ -274,23 +107,9 @@ async fn call(
     app.send(request).await
 }
 
-async fn upload(app: &TestApp, token: Option<&str>, form: &Form) -> TestResponse {
-    let mut request = app
-        .request(Method::POST, "/api/songs")
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(form.encode());
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    app.send(request).await
-}
-
 /// Uploads `form` as `artist`: the id of the 201 SongView of theirs.
 async fn upload_ok(app: &TestApp, artist: &User, form: &Form) -> String {
-    let response = upload(app, artist.token(), form).await;
+    let response = upload(app, artist.bearer(), form).await;
     assert_eq!(response.status, 201, "upload: {}", response.text());
     let song: Value = response.json();
     assert_song_shape(&song);
@@ -313,7 +132,7 @@ async fn get_song(app: &TestApp, token: Option<&str>, song_id: &str) -> TestResp
 }
 
 async fn patch(app: &TestApp, user: &User, path: &str, body: Value) -> TestResponse {
-    call(app, user.token(), Method::PATCH, path, Some(body)).await
+    call(app, user.bearer(), Method::PATCH, path, Some(body)).await
 }
 
 /// The owner sets `isPublic`.
@@ -335,7 +154,7 @@ async fn set_visible(app: &TestApp, admin: &User, song_id: &str, visible: bool) 
 /// A signed media URL for the song, as `user` asks for it.
 async fn stream_url(app: &TestApp, user: &User, song_id: &str) -> String {
     let path = format!("/api/songs/{song_id}/stream");
-    let response = call(app, user.token(), Method::GET, &path, None).await;
+    let response = call(app, user.bearer(), Method::GET, &path, None).await;
     assert_eq!(response.status, 200, "{path}: {}", response.text());
     let url = response.json::<Value>()["url"]
         .as_str()
@@ -524,7 +343,7 @@ fn assert_no_content(response: &TestResponse, what: &str) {
 
 /// `GET /api/me/following` as `user`: the items, their shape checked.
 async fn following(app: &TestApp, user: &User) -> Vec<Value> {
-    let response = call(app, user.token(), Method::GET, "/api/me/following", None).await;
+    let response = call(app, user.bearer(), Method::GET, "/api/me/following", None).await;
     assert_eq!(response.status, 200, "{}", response.text());
     let body: Value = response.json();
     assert_eq!(keys(&body), set(&["items"]), "{body}");
@@ -724,9 +543,9 @@ async fn wait_processed(app: &TestApp, group: &str, event_id: &str) {
 #[tokio::test]
 async fn search_matches_prefixes_case_accents_artist_names_genres_and_tags() {
     let app = start(&[]).await;
-    let zoe = register(&app, "zoe@example.com", "artist", "Zoë Brûlée").await;
-    let bart = register(&app, "bart@example.com", "artist", "Bartholomew Vale").await;
-    let listener = register(&app, "lee@example.com", "listener", "Lee Listens").await;
+    let zoe = register_named(&app, "zoe@example.com", "artist", "Zoë Brûlée").await;
+    let bart = register_named(&app, "bart@example.com", "artist", "Bartholomew Vale").await;
+    let listener = register_named(&app, "lee@example.com", "listener", "Lee Listens").await;
 
     // "Test Tone", genre "Electronic" from the MP3's tags.
     let tone = upload_ok(&app, &zoe, &Form::new().fixture("audio", "tone.mp3")).await;
@@ -746,7 +565,7 @@ async fn search_matches_prefixes_case_accents_artist_names_genres_and_tags() {
     .await;
 
     let anon = (None, "anonymous");
-    let lee = (listener.token(), "a listener");
+    let lee = (listener.bearer(), "a listener");
     for (token, who) in [anon, lee] {
         // Prefixes and case.
         for q in ["Tes", "test tone", "TEST TONE", "tEsT", "te to", "tone"] {
@@ -806,7 +625,7 @@ async fn search_matches_prefixes_case_accents_artist_names_genres_and_tags() {
 #[tokio::test]
 async fn decomposed_accents_fold_like_precomposed_ones() {
     let app = start(&[]).await;
-    let artist = register(&app, "zoe@example.com", "artist", "Zoë Brûlée").await;
+    let artist = register_named(&app, "zoe@example.com", "artist", "Zoë Brûlée").await;
     let cafe = upload_ok(&app, &artist, &song("tone.flac", "Café Crème")).await;
     let noel = upload_ok(&app, &artist, &song("tone.ogg", "Noe\u{308}l Ble\u{301}")).await;
 
@@ -832,7 +651,7 @@ async fn decomposed_accents_fold_like_precomposed_ones() {
 #[tokio::test]
 async fn a_title_match_ranks_above_a_match_only_in_tags_or_genre() {
     let app = start(&[]).await;
-    let artist = register(&app, "rhea@example.com", "artist", "Rhea Mondego").await;
+    let artist = register_named(&app, "rhea@example.com", "artist", "Rhea Mondego").await;
 
     // The title match uploaded last …
     let tagged = upload_ok(
@@ -889,10 +708,10 @@ async fn a_title_match_ranks_above_a_match_only_in_tags_or_genre() {
 #[tokio::test]
 async fn search_finds_only_what_the_caller_may_see() {
     let app = start_with_admin().await;
-    let owner = register(&app, "ivy@example.com", "artist", "Imogen Vesper").await;
-    let other = register(&app, "otto@example.com", "artist", "Otto Brisk").await;
-    let listener = register(&app, "lee@example.com", "listener", "Lee Listens").await;
-    let admin = register_admin(&app).await;
+    let owner = register_named(&app, "ivy@example.com", "artist", "Imogen Vesper").await;
+    let other = register_named(&app, "otto@example.com", "artist", "Otto Brisk").await;
+    let listener = register_named(&app, "lee@example.com", "listener", "Lee Listens").await;
+    let admin = register_admin(&app, ADMIN_EMAIL).await;
     let public = upload_ok(&app, &owner, &song("tone.mp3", "Lantern Song")).await;
     let private = upload_ok(
         &app,
@@ -904,10 +723,10 @@ async fn search_finds_only_what_the_caller_may_see() {
 
     let (anon, lee, otto) = (
         (None, "anonymous"),
-        (listener.token(), "a listener"),
-        (other.token(), "another artist"),
+        (listener.bearer(), "a listener"),
+        (other.bearer(), "another artist"),
     );
-    let (ivy, boss) = ((owner.token(), "the owner"), (admin.token(), "an admin"));
+    let (ivy, boss) = ((owner.bearer(), "the owner"), (admin.bearer(), "an admin"));
 
     // A private song: its owner and admins find it, nobody else.
     for (token, who) in [anon, lee, otto] {
@@ -940,14 +759,14 @@ async fn search_finds_only_what_the_caller_may_see() {
 
     // An artist whose only song is private is not among the artists, even for them; once it
     // is public they are.
-    let quincy = register(&app, "quincy@example.com", "artist", "Quincy Marlow").await;
+    let quincy = register_named(&app, "quincy@example.com", "artist", "Quincy Marlow").await;
     let hidden = upload_ok(
         &app,
         &quincy,
         &song("tone.opus", "Undertow").text("isPublic", "false"),
     )
     .await;
-    let q_self = (quincy.token(), "the private artist");
+    let q_self = (quincy.bearer(), "the private artist");
     for (token, who) in [anon, lee, otto] {
         assert_finds(&app, token, who, "marlow", &[], &[]).await;
         assert_finds(&app, token, who, "undertow", &[], &[]).await;
@@ -966,7 +785,7 @@ async fn search_finds_only_what_the_caller_may_see() {
 #[tokio::test]
 async fn search_input_is_validated_and_fts_syntax_in_it_is_harmless() {
     let app = start(&[]).await;
-    let artist = register(&app, "ann@example.com", "artist", "Ann Arbor").await;
+    let artist = register_named(&app, "ann@example.com", "artist", "Ann Arbor").await;
     let tone = upload_ok(&app, &artist, &Form::new().fixture("audio", "tone.mp3")).await;
 
     // FTS5 syntax is never a query of its own: 200, never 500.
@@ -1104,7 +923,7 @@ async fn search_input_is_validated_and_fts_syntax_in_it_is_harmless() {
         assert_invalid(&response, &["limit"], &format!("limit={limit:?}"));
     }
     // Also as a signed-in caller.
-    let response = search_raw(&app, artist.token(), "q=test&limit=0").await;
+    let response = search_raw(&app, artist.bearer(), "q=test&limit=0").await;
     assert_invalid(&response, &["limit"], "limit=0, signed in");
 }
 
@@ -1115,10 +934,10 @@ async fn search_input_is_validated_and_fts_syntax_in_it_is_harmless() {
 #[tokio::test]
 async fn an_artist_profile_shows_others_the_listed_songs_and_the_owner_all() {
     let app = start_with_admin().await;
-    let artist = register(&app, "ann@example.com", "artist", "Ann Arbor").await;
-    let other = register(&app, "bob@example.com", "artist", "Bob Brisk").await;
-    let listener = register(&app, "lee@example.com", "listener", "Lee Listens").await;
-    let admin = register_admin(&app).await;
+    let artist = register_named(&app, "ann@example.com", "artist", "Ann Arbor").await;
+    let other = register_named(&app, "bob@example.com", "artist", "Bob Brisk").await;
+    let listener = register_named(&app, "lee@example.com", "listener", "Lee Listens").await;
+    let admin = register_admin(&app, ADMIN_EMAIL).await;
     let listed = upload_ok(&app, &artist, &song("tone.mp3", "Listed")).await;
     let private = upload_ok(
         &app,
@@ -1136,8 +955,8 @@ async fn an_artist_profile_shows_others_the_listed_songs_and_the_owner_all() {
 
     for (token, who) in [
         (None, "anonymous"),
-        (listener.token(), "a listener"),
-        (other.token(), "another artist"),
+        (listener.bearer(), "a listener"),
+        (other.bearer(), "another artist"),
     ] {
         let body = profile_ok(&app, token, &artist).await;
         assert_eq!(profile_songs(&body), song_set(&[&listed]), "{who}: {body}");
@@ -1147,7 +966,7 @@ async fn an_artist_profile_shows_others_the_listed_songs_and_the_owner_all() {
         assert_eq!(song["title"], "Listed", "{body}");
         assert_eq!(song["artistName"], artist.name.as_str(), "{body}");
     }
-    for (token, who) in [(artist.token(), "the owner"), (admin.token(), "an admin")] {
+    for (token, who) in [(artist.bearer(), "the owner"), (admin.bearer(), "an admin")] {
         let body = profile_ok(&app, token, &artist).await;
         assert_eq!(
             profile_songs(&body),
@@ -1164,14 +983,14 @@ async fn an_artist_profile_shows_others_the_listed_songs_and_the_owner_all() {
         listener.id.as_str(),
         admin.id.as_str(),
     ] {
-        for token in [None, listener.token(), admin.token()] {
+        for token in [None, listener.bearer(), admin.bearer()] {
             let response = profile(&app, token, artist_id).await;
             assert_problem(&response, 404, &format!("the profile of {artist_id}"));
         }
     }
 
     // An artist whose songs are all private is not there for others.
-    let shy = register(&app, "shy@example.com", "artist", "Shy Sheila").await;
+    let shy = register_named(&app, "shy@example.com", "artist", "Shy Sheila").await;
     let a = upload_ok(
         &app,
         &shy,
@@ -1186,8 +1005,8 @@ async fn an_artist_profile_shows_others_the_listed_songs_and_the_owner_all() {
     .await;
     for (token, who) in [
         (None, "anonymous"),
-        (listener.token(), "a listener"),
-        (other.token(), "another artist"),
+        (listener.bearer(), "a listener"),
+        (other.bearer(), "another artist"),
     ] {
         let response = profile(&app, token, &shy.id).await;
         assert_problem(
@@ -1196,7 +1015,7 @@ async fn an_artist_profile_shows_others_the_listed_songs_and_the_owner_all() {
             &format!("{who}: an artist with only private songs"),
         );
     }
-    for (token, who) in [(shy.token(), "the owner"), (admin.token(), "an admin")] {
+    for (token, who) in [(shy.bearer(), "the owner"), (admin.bearer(), "an admin")] {
         let body = profile_ok(&app, token, &shy).await;
         assert_eq!(profile_songs(&body), song_set(&[&a, &b]), "{who}: {body}");
     }
@@ -1213,9 +1032,9 @@ async fn an_artist_profile_shows_others_the_listed_songs_and_the_owner_all() {
 #[tokio::test]
 async fn following_is_idempotent_shows_on_the_profile_and_is_announced_once() {
     let app = start(&[]).await;
-    let ann = register(&app, "ann@example.com", "artist", "Ann Arbor").await;
-    let bob = register(&app, "bob@example.com", "artist", "Bob Brisk").await;
-    let lee = register(&app, "lee@example.com", "listener", "Lee Listens").await;
+    let ann = register_named(&app, "ann@example.com", "artist", "Ann Arbor").await;
+    let bob = register_named(&app, "bob@example.com", "artist", "Bob Brisk").await;
+    let lee = register_named(&app, "lee@example.com", "listener", "Lee Listens").await;
     upload_ok(&app, &ann, &song("tone.mp3", "Ann's")).await;
     upload_ok(&app, &bob, &song("tone.flac", "Bob's")).await;
     assert!(following(&app, &lee).await.is_empty());
@@ -1224,24 +1043,24 @@ async fn following_is_idempotent_shows_on_the_profile_and_is_announced_once() {
 
     // Twice: 204 both times.
     for n in 1..=2 {
-        let response = follow(&app, lee.token(), &ann.id).await;
+        let response = follow(&app, lee.bearer(), &ann.id).await;
         assert_no_content(&response, &format!("follow #{n}"));
     }
     assert_eq!(
         followed_artists(&app, &lee).await,
         BTreeSet::from([(ann.id.clone(), ann.name.clone())])
     );
-    let body = profile_ok(&app, lee.token(), &ann).await;
+    let body = profile_ok(&app, lee.bearer(), &ann).await;
     assert_eq!(body["followers"], 1, "{body}");
     assert_eq!(body["following"], true, "{body}");
-    for token in [None, bob.token()] {
+    for token in [None, bob.bearer()] {
         let body = profile_ok(&app, token, &ann).await;
         assert_eq!(body["followers"], 1, "{body}");
         assert_eq!(body["following"], false, "{body}");
     }
 
     // One event for the two requests: a later follow is the marker that all before it went out.
-    assert_no_content(&follow(&app, lee.token(), &bob.id).await, "follow bob");
+    assert_no_content(&follow(&app, lee.bearer(), &bob.id).await, "follow bob");
     assert_eq!(wait_follow_event(&app, true, &bob, &lee).await, 1);
     assert_eq!(
         follow_events(&app, true).await,
@@ -1256,23 +1075,26 @@ async fn following_is_idempotent_shows_on_the_profile_and_is_announced_once() {
         ])
     );
     // An artist follows another artist too.
-    assert_no_content(&follow(&app, bob.token(), &ann.id).await, "bob follows ann");
+    assert_no_content(
+        &follow(&app, bob.bearer(), &ann.id).await,
+        "bob follows ann",
+    );
     assert_eq!(profile_ok(&app, None, &ann).await["followers"], 2);
     assert_eq!(wait_follow_event(&app, true, &ann, &bob).await, 1);
 
     // Unfollowed twice: 204 both times, one event.
     for n in 1..=2 {
-        let response = unfollow(&app, lee.token(), &ann.id).await;
+        let response = unfollow(&app, lee.bearer(), &ann.id).await;
         assert_no_content(&response, &format!("unfollow #{n}"));
     }
     assert_eq!(
         followed_artists(&app, &lee).await,
         BTreeSet::from([(bob.id.clone(), bob.name.clone())])
     );
-    let body = profile_ok(&app, lee.token(), &ann).await;
+    let body = profile_ok(&app, lee.bearer(), &ann).await;
     assert_eq!(body["followers"], 1, "only bob now: {body}");
     assert_eq!(body["following"], false, "{body}");
-    assert_no_content(&unfollow(&app, lee.token(), &bob.id).await, "unfollow bob");
+    assert_no_content(&unfollow(&app, lee.bearer(), &bob.id).await, "unfollow bob");
     assert_eq!(wait_follow_event(&app, false, &bob, &lee).await, 1);
     assert_eq!(
         follow_events(&app, false).await,
@@ -1282,32 +1104,35 @@ async fn following_is_idempotent_shows_on_the_profile_and_is_announced_once() {
     assert!(following(&app, &lee).await.is_empty());
     // Unfollowing what one does not follow: still 204, no event.
     assert_no_content(
-        &unfollow(&app, lee.token(), &bob.id).await,
+        &unfollow(&app, lee.bearer(), &bob.id).await,
         "unfollow again",
     );
 
     // Following again is a new follow: a new event.
-    assert_no_content(&follow(&app, lee.token(), &ann.id).await, "follow again");
+    assert_no_content(&follow(&app, lee.bearer(), &ann.id).await, "follow again");
     assert_eq!(wait_follow_event(&app, true, &ann, &lee).await, 2);
-    assert_eq!(profile_ok(&app, lee.token(), &ann).await["following"], true);
+    assert_eq!(
+        profile_ok(&app, lee.bearer(), &ann).await["following"],
+        true
+    );
     assert_eq!(follow_events(&app, false).await.len(), 2);
 }
 
 #[tokio::test]
 async fn follow_requests_that_make_no_sense_are_refused() {
     let app = start(&[]).await;
-    let ann = register(&app, "ann@example.com", "artist", "Ann Arbor").await;
-    let lee = register(&app, "lee@example.com", "listener", "Lee Listens").await;
+    let ann = register_named(&app, "ann@example.com", "artist", "Ann Arbor").await;
+    let lee = register_named(&app, "lee@example.com", "listener", "Lee Listens").await;
     upload_ok(&app, &ann, &song("tone.mp3", "Ann's")).await;
 
     // Oneself.
-    let response = follow(&app, ann.token(), &ann.id).await;
+    let response = follow(&app, ann.bearer(), &ann.id).await;
     assert_invalid(&response, &["id"], "following yourself");
     // Unknown artists, and users who are no artists.
     for artist_id in [UNKNOWN_ID, "nobody", lee.id.as_str()] {
-        let response = follow(&app, lee.token(), artist_id).await;
+        let response = follow(&app, lee.bearer(), artist_id).await;
         assert_problem(&response, 404, &format!("follow {artist_id}"));
-        let response = unfollow(&app, lee.token(), artist_id).await;
+        let response = unfollow(&app, lee.bearer(), artist_id).await;
         assert_problem(&response, 404, &format!("unfollow {artist_id}"));
     }
     // Without a (valid) token.
@@ -1321,7 +1146,7 @@ async fn follow_requests_that_make_no_sense_are_refused() {
     assert_eq!(body["followers"], 0, "{body}");
 
     // None of it was announced: a real follow is the first event.
-    assert_no_content(&follow(&app, lee.token(), &ann.id).await, "a real follow");
+    assert_no_content(&follow(&app, lee.bearer(), &ann.id).await, "a real follow");
     wait_follow_event(&app, true, &ann, &lee).await;
     assert_eq!(follow_events(&app, true).await, vec![pair(&ann, &lee)]);
     assert!(follow_events(&app, false).await.is_empty());
@@ -1337,7 +1162,7 @@ async fn follow_requests_that_make_no_sense_are_refused() {
 async fn inbox(app: &TestApp, user: &User) -> Vec<Value> {
     let response = call(
         app,
-        user.token(),
+        user.bearer(),
         Method::GET,
         "/api/notifications?limit=100",
         None,
@@ -1372,15 +1197,15 @@ fn assert_release(item: &Value, artist: &User, title: &str, song_id: &str) {
 #[tokio::test]
 async fn a_follower_finds_the_artists_new_release_in_their_inbox() {
     let app = start(&[]).await;
-    let ann = register(&app, "ann@example.com", "artist", "Ann Arbor").await;
-    let lee = register(&app, "lee@example.com", "listener", "Lee Listens").await;
-    let max = register(&app, "max@example.com", "listener", "Max Mute").await;
+    let ann = register_named(&app, "ann@example.com", "artist", "Ann Arbor").await;
+    let lee = register_named(&app, "lee@example.com", "listener", "Lee Listens").await;
+    let max = register_named(&app, "max@example.com", "listener", "Max Mute").await;
 
     // A first song (so that the artist is known), handled by notification before the follow.
     let first = upload_ok(&app, &ann, &song("tone.mp3", "Opening Act")).await;
     let event = published_event(&app, &first).await;
     wait_processed(&app, "notification", &event).await;
-    assert_no_content(&follow(&app, lee.token(), &ann.id).await, "follow");
+    assert_no_content(&follow(&app, lee.bearer(), &ann.id).await, "follow");
     let event = last_event(&app, "artist.followed").await;
     wait_processed(&app, "notification", &event).await;
     assert!(inbox(&app, &lee).await.is_empty(), "nothing released yet");
@@ -1415,7 +1240,7 @@ async fn a_follower_finds_the_artists_new_release_in_their_inbox() {
     assert!(inbox(&app, &max).await.is_empty());
 
     // Unfollowed: the next release is not in the inbox.
-    assert_no_content(&unfollow(&app, lee.token(), &ann.id).await, "unfollow");
+    assert_no_content(&unfollow(&app, lee.bearer(), &ann.id).await, "unfollow");
     let event = last_event(&app, "artist.unfollowed").await;
     wait_processed(&app, "notification", &event).await;
     let fourth = upload_ok(&app, &ann, &song("tone.opus", "Encore")).await;
@@ -1435,10 +1260,10 @@ async fn a_follower_finds_the_artists_new_release_in_their_inbox() {
 #[tokio::test]
 async fn a_deleted_artists_songs_media_and_follows_leave_the_catalog() {
     let app = start_with_admin().await;
-    let doomed = register(&app, "dora@example.com", "artist", "Dora Doomsday").await;
-    let stays = register(&app, "sam@example.com", "artist", "Sam Stays").await;
-    let listener = register(&app, "lee@example.com", "listener", "Lee Listens").await;
-    let admin = register_admin(&app).await;
+    let doomed = register_named(&app, "dora@example.com", "artist", "Dora Doomsday").await;
+    let stays = register_named(&app, "sam@example.com", "artist", "Sam Stays").await;
+    let listener = register_named(&app, "lee@example.com", "listener", "Lee Listens").await;
+    let admin = register_admin(&app, ADMIN_EMAIL).await;
 
     let covered = upload_ok(
         &app,
@@ -1456,11 +1281,11 @@ async fn a_deleted_artists_songs_media_and_follows_leave_the_catalog() {
     let kept = upload_ok(&app, &stays, &song("tone.m4a", "Doomsday Survivor")).await;
     let mine = [&covered, &private, &plain];
     assert_no_content(
-        &follow(&app, listener.token(), &doomed.id).await,
+        &follow(&app, listener.bearer(), &doomed.id).await,
         "follow the doomed",
     );
     assert_no_content(
-        &follow(&app, doomed.token(), &stays.id).await,
+        &follow(&app, doomed.bearer(), &stays.id).await,
         "the doomed follows",
     );
     assert_eq!(media_count(&app), 5, "four songs and a cover");
@@ -1493,18 +1318,18 @@ async fn a_deleted_artists_songs_media_and_follows_leave_the_catalog() {
 
     // The admin deletes the account at auth.
     let path = format!("/api/admin/users/{}", doomed.id);
-    let response = call(&app, admin.token(), Method::DELETE, &path, None).await;
+    let response = call(&app, admin.bearer(), Method::DELETE, &path, None).await;
     assert_no_content(&response, "delete the user");
 
     // The catalog erases them.
     for s in mine {
         eventually(WAIT, &format!("song {s} gone"), || async {
-            (get_song(&app, admin.token(), s).await.status == 404).then_some(())
+            (get_song(&app, admin.bearer(), s).await.status == 404).then_some(())
         })
         .await;
     }
     for s in mine {
-        for token in [None, admin.token(), listener.token()] {
+        for token in [None, admin.bearer(), listener.bearer()] {
             assert_problem(&get_song(&app, token, s).await, 404, &format!("song {s}"));
         }
     }
@@ -1512,7 +1337,7 @@ async fn a_deleted_artists_songs_media_and_follows_leave_the_catalog() {
         assert_problem(&app.get(url).await, 404, &format!("the media at {url}"));
     }
     assert_problem(&app.get(&cover).await, 404, "the cover");
-    for token in [None, admin.token(), listener.token()] {
+    for token in [None, admin.bearer(), listener.bearer()] {
         assert_problem(
             &profile(&app, token, &doomed.id).await,
             404,
@@ -1542,7 +1367,7 @@ async fn a_deleted_artists_songs_media_and_follows_leave_the_catalog() {
         200,
         "others' songs stay"
     );
-    let response = follow(&app, listener.token(), &doomed.id).await;
+    let response = follow(&app, listener.bearer(), &doomed.id).await;
     assert_problem(&response, 404, "following the deleted artist");
 
     // A track.deleted for each of their songs, once.

@@ -1,0 +1,124 @@
+//! Media for tests and benchmarks of the catalog: the fixtures in `tests/fixtures/media/`,
+//! generated WAV files, and `multipart/form-data` bodies built by hand (so a test can send
+//! anything, malformed parts included).
+
+use crate::{TestApp, TestResponse, repo_root};
+
+/// The boundary of every [`Form`].
+pub const BOUNDARY: &str = "spindle-test-boundary-7MA4YWxkTrZu0gW";
+
+/// A file of `tests/fixtures/media/`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = repo_root().join("tests/fixtures/media").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// A valid WAV file: 8 kHz mono 16-bit PCM, `ms` long, its samples a pattern that starts at
+/// `seed` (so that every seed gives other bytes).
+pub fn wav(ms: u32, seed: u8) -> Vec<u8> {
+    let (rate, channels, bits) = (8000u32, 1u16, 16u16);
+    let block = u32::from(channels) * u32::from(bits) / 8;
+    let data_len = rate * ms / 1000 * block;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&channels.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * block).to_le_bytes());
+    out.extend_from_slice(&(block as u16).to_le_bytes());
+    out.extend_from_slice(&bits.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    // Bytes that differ at every offset modulo 251, so that a slice from the wrong place shows.
+    out.extend((0..data_len).map(|i| ((i * 7 + u32::from(seed)) % 251) as u8));
+    out
+}
+
+pub fn content_type_of(filename: &str) -> &'static str {
+    match filename.rsplit('.').next().unwrap_or_default() {
+        "mp3" => "audio/mpeg",
+        "flac" => "audio/flac",
+        "ogg" => "audio/ogg",
+        "opus" => "audio/opus",
+        "m4a" => "audio/mp4",
+        "wav" => "audio/wav",
+        "png" => "image/png",
+        "jpg" => "image/jpeg",
+        "webp" => "image/webp",
+        "txt" => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A `multipart/form-data` body, built by hand so that tests can send anything.
+#[derive(Debug, Clone, Default)]
+pub struct Form {
+    parts: Vec<(String, Option<String>, Vec<u8>)>,
+}
+
+impl Form {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A file part named `field` holding `bytes`, sent as `filename`.
+    pub fn file(mut self, field: &str, filename: &str, bytes: Vec<u8>) -> Self {
+        self.parts
+            .push((field.into(), Some(filename.into()), bytes));
+        self
+    }
+
+    /// A file part holding the fixture `name`.
+    pub fn fixture(self, field: &str, name: &str) -> Self {
+        self.file(field, name, fixture(name))
+    }
+
+    pub fn text(mut self, field: &str, value: &str) -> Self {
+        self.parts
+            .push((field.into(), None, value.as_bytes().to_vec()));
+        self
+    }
+
+    /// The `content-type` header of the body.
+    pub fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={BOUNDARY}")
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (name, filename, bytes) in &self.parts {
+            body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+            match filename {
+                Some(filename) => body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {}\r\n\r\n",
+                        content_type_of(filename)
+                    )
+                    .as_bytes(),
+                ),
+                None => body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+                ),
+            }
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        body
+    }
+}
+
+/// `POST /api/songs` with `form`, as `token` (anonymous when `None`).
+pub async fn upload(app: &TestApp, token: Option<&str>, form: &Form) -> TestResponse {
+    let mut request = app
+        .request(reqwest::Method::POST, "/api/songs")
+        .header("content-type", form.content_type())
+        .body(form.encode());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    app.send(request).await
+}
