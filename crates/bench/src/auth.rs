@@ -121,7 +121,8 @@ async fn logins(
     Ok(histogram)
 }
 
-fn expect(response: &TestResponse, status: u16, what: &str) -> Result<()> {
+/// An error unless `response` has `status`.
+pub fn expect(response: &TestResponse, status: u16, what: &str) -> Result<()> {
     if response.status != status {
         bail!(
             "{what}: expected {status}, got {}: {}",

@@ -7,12 +7,15 @@
 //! throughput through the fixture `tests/fixtures/events.toml` against a private
 //! `redis-server`; see [`events`]) and writes `target/bench/events.json`. `--suite auth`
 //! measures login latency and token verification inside a component ([`auth`]) and writes
-//! `target/bench/auth.json`; `--suite all` runs all three.
+//! `target/bench/auth.json`. `--suite catalog` measures the catalog component with 100,000
+//! seeded songs (search, song reads cached and not, media streaming against nginx; see
+//! [`catalog`]) and writes `target/bench/catalog.json`; `--suite all` runs all four.
 //!
 //! The server under test and the load generator each get their own tokio runtime (2 worker
 //! threads each), so both servers are measured the same way.
 
 mod auth;
+mod catalog;
 mod events;
 mod load;
 mod native;
@@ -80,6 +83,28 @@ struct Args {
     /// Auth suite: token verifications timed inside the component.
     #[arg(long, default_value_t = 5000)]
     verify_count: u32,
+    /// Catalog suite: songs seeded into the catalog's database.
+    #[arg(long, default_value_t = 100_000)]
+    catalog_songs: usize,
+    /// Catalog suite: artists the seeded songs belong to.
+    #[arg(long, default_value_t = 2_000)]
+    catalog_artists: usize,
+    /// Catalog suite: timed searches (sequential, one connection).
+    #[arg(long, default_value_t = 1_000)]
+    search_count: usize,
+    /// Catalog suite: timed song reads of each kind (uncached, cached).
+    #[arg(long, default_value_t = 2_000)]
+    song_reads: usize,
+    /// Catalog suite: size of the streamed WAV in MiB.
+    #[arg(long, default_value_t = 8)]
+    media_mib: usize,
+    /// Catalog suite: concurrent connections downloading the media (from the catalog, then
+    /// from nginx); measured for --duration seconds after --warmup.
+    #[arg(long, default_value_t = 4)]
+    stream_connections: usize,
+    /// Catalog suite: streaming rounds, each the catalog then nginx (the totals compared).
+    #[arg(long, default_value_t = 3)]
+    stream_rounds: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +112,7 @@ enum Suite {
     Http,
     Events,
     Auth,
+    Catalog,
     All,
 }
 
@@ -131,6 +157,9 @@ fn main() -> Result<()> {
     if all || args.suite == Suite::Auth {
         auth_suite(&args, &root, &server_rt)?;
     }
+    if all || args.suite == Suite::Catalog {
+        catalog_suite(&args, &root, &server_rt, &load_rt)?;
+    }
     Ok(())
 }
 
@@ -147,6 +176,38 @@ fn auth_suite(args: &Args, root: &Path, server_rt: &Runtime) -> Result<()> {
     let mut report = auth::to_json(&result, &config);
     stamp(&mut report);
     write_json(root, "auth.json", &report)
+}
+
+fn catalog_suite(args: &Args, root: &Path, server_rt: &Runtime, load_rt: &Runtime) -> Result<()> {
+    if args.catalog_songs == 0
+        || args.catalog_artists == 0
+        || args.search_count == 0
+        || args.song_reads == 0
+        || args.media_mib == 0
+        || args.stream_connections == 0
+        || args.stream_rounds == 0
+    {
+        bail!(
+            "--catalog-songs, --catalog-artists, --search-count, --song-reads, --media-mib, \
+             --stream-connections and --stream-rounds must be >= 1"
+        );
+    }
+    let config = catalog::Config {
+        songs: args.catalog_songs,
+        artists: args.catalog_artists,
+        searches: args.search_count,
+        song_reads: args.song_reads,
+        media_mib: args.media_mib,
+        connections: args.stream_connections,
+        rounds: args.stream_rounds,
+        warmup: Duration::from_secs_f64(args.warmup),
+        duration: Duration::from_secs_f64(args.duration),
+    };
+    let result = catalog::run(root, &config, server_rt, load_rt)?;
+    catalog::print(&result, &config);
+    let mut report = catalog::to_json(&result, &config);
+    stamp(&mut report);
+    write_json(root, "catalog.json", &report)
 }
 
 /// When and on how many CPUs a report was made.
