@@ -18,7 +18,9 @@ pub fn fixture(name: &str) -> Vec<u8> {
 pub fn wav(ms: u32, seed: u8) -> Vec<u8> {
     let (rate, channels, bits) = (8000u32, 1u16, 16u16);
     let block = u32::from(channels) * u32::from(bits) / 8;
-    let data_len = rate * ms / 1000 * block;
+    // In u64: 8 kHz × `ms` overflows u32 past about nine minutes.
+    let data_len = u32::try_from(u64::from(rate) * u64::from(ms) / 1000 * u64::from(block))
+        .expect("a WAV under 4 GiB");
     let mut out = Vec::with_capacity(44 + data_len as usize);
     out.extend_from_slice(b"RIFF");
     out.extend_from_slice(&(36 + data_len).to_le_bytes());

@@ -20,7 +20,9 @@
 //! | `GET /api/admin/songs`                       | admin          | every song                           |
 //! | `PATCH /api/admin/songs/:id/visible`         | admin          | hide or show a song                  |
 //!
-//! Metadata lives in the SQLite database `catalog`, media bytes in `media`. Events:
+//! Metadata lives in the SQLite database `catalog`; media bytes in the SQLite database `media`
+//! or, when `s3_endpoint` is set, an S3-compatible bucket (then `/stream` answers a presigned
+//! bucket URL and `/api/media/...` is not used). Events:
 //! `track.published` (the first time a song becomes visible to listeners), `track.deleted`,
 //! `artist.followed`, `artist.unfollowed`;
 //! consumed: `user.deleted` (the artist's songs and media go).

@@ -233,7 +233,7 @@ async fn store_file(
                 ));
             };
             let mut w = media.create(mime)?;
-            stored.push(w.id.clone());
+            stored.push(w.id().to_string());
             w.write(&head)?;
             writer = Some(w);
         } else if let (Some(chunk), Some(w)) = (&chunk, writer.as_mut()) {

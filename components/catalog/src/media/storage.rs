@@ -1,22 +1,19 @@
-//! Where media bytes live. The default backend, on every Spin host with zero configuration:
-//! chunks of at most 1 MiB in the SQLite database labelled `media`, apart from the catalog's
-//! metadata. A file is written as incomplete and only marked complete once the upload has
-//! everything; [`Media::discard`] removes a half-written one, and incomplete files older than
-//! an hour are swept, so a failure half-way leaves no orphan chunks.
+//! Where media bytes live: one interface over two backends, chosen by configuration.
+//!
+//! - [`SqliteMedia`] (the default, zero configuration, on every Spin host): chunks of at most
+//!   1 MiB in the SQLite database labelled `media`, apart from the catalog's metadata.
+//! - [`S3Media`] when the variable `s3_endpoint` is set: objects in an S3-compatible bucket,
+//!   which listeners stream from directly through presigned URLs.
+//!
+//! Either way an upload stores everything or nothing: a file is written ([`Writer`]), read
+//! back for its metadata ([`Media::reader`]), marked complete once its song can be saved
+//! ([`Media::complete`]), and [`Media::discard`]ed when anything fails before the song row
+//! commits.
 
-use spin_sdk::sqlite::{Connection, Value};
+use super::s3::{S3Media, S3Writer};
+use super::sqlite::{SqliteMedia, Writer as SqliteWriter};
 use spindle_shared::Problem;
-use spindle_shared::migrations::Migration;
-use spindle_shared::sql::{get_int, get_opt_text, get_text, int, text};
-use spindle_shared::time::now_ms;
-use std::io::{Read, Seek, SeekFrom};
-
-pub const CHUNK_BYTES: usize = 1 << 20;
-
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../../../../migrations/media/0001_init.sql"),
-}];
+use std::io::{Read, Seek};
 
 /// One stored file.
 #[derive(Debug, Clone)]
@@ -25,214 +22,104 @@ pub struct MediaInfo {
     pub mime: String,
     pub size: u64,
     pub sha256: Option<String>,
+    /// The size of the pieces [`Media::chunk`] answers.
     pub chunk_size: u64,
 }
 
-pub struct Media {
-    conn: Connection,
+pub enum Media {
+    Sqlite(SqliteMedia),
+    S3(Box<S3Media>),
 }
 
-fn db(e: impl std::fmt::Display) -> Problem {
-    Problem::internal(format!("media database: {e}"))
-}
+/// What probing reads a stored file through.
+pub trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
 
 impl Media {
+    /// The backend the variables choose: S3 when `s3_endpoint` is set, else SQLite.
     pub fn open() -> Result<Self, Problem> {
-        Ok(Self {
-            conn: spindle_shared::sql::open("media", MIGRATIONS)?,
-        })
-    }
-
-    fn run(&self, sql: &str, params: &[Value]) -> Result<spin_sdk::sqlite::QueryResult, Problem> {
-        self.conn.execute(sql, params).map_err(db)
+        match crate::config::s3()? {
+            Some(settings) => Ok(Self::S3(Box::new(S3Media::new(&settings)?))),
+            None => Ok(Self::Sqlite(SqliteMedia::open()?)),
+        }
     }
 
     /// Starts a new file; its bytes go in with [`Writer::write`].
     pub fn create(&self, mime: &str) -> Result<Writer<'_>, Problem> {
-        self.sweep()?;
-        let id = spindle_shared::events::new_ulid(now_ms());
-        self.run(
-            "INSERT INTO media (id, mime, chunk_size, created_at) VALUES (?, ?, ?, ?)",
-            &[
-                text(&id),
-                text(mime),
-                int(CHUNK_BYTES as i64),
-                int(now_ms() as i64),
-            ],
-        )?;
-        Ok(Writer {
-            media: self,
-            id,
-            buffer: Vec::with_capacity(CHUNK_BYTES),
-            seq: 0,
-            size: 0,
+        Ok(match self {
+            Self::Sqlite(media) => Writer::Sqlite(media.create(mime)?),
+            Self::S3(media) => Writer::S3(media.create(mime)),
         })
     }
 
     /// A complete file's description.
     pub fn info(&self, id: &str) -> Result<Option<MediaInfo>, Problem> {
-        let result = self.run(
-            "SELECT id, mime, size_bytes, sha256, chunk_size FROM media WHERE id = ? AND complete = 1",
-            &[text(id)],
-        )?;
-        Ok(result.rows.first().map(|row| MediaInfo {
-            id: get_text(&row.values, 0),
-            mime: get_text(&row.values, 1),
-            size: get_int(&row.values, 2) as u64,
-            sha256: get_opt_text(&row.values, 3),
-            chunk_size: get_int(&row.values, 4) as u64,
-        }))
-    }
-
-    /// Marks a written file complete, with its digest.
-    pub fn complete(&self, id: &str, sha256: &str) -> Result<(), Problem> {
-        self.run(
-            "UPDATE media SET complete = 1, sha256 = ? WHERE id = ?",
-            &[text(sha256), text(id)],
-        )?;
-        Ok(())
-    }
-
-    /// Removes a file and its chunks.
-    pub fn discard(&self, id: &str) -> Result<(), Problem> {
-        self.run("DELETE FROM chunks WHERE media_id = ?", &[text(id)])?;
-        self.run("DELETE FROM media WHERE id = ?", &[text(id)])?;
-        Ok(())
-    }
-
-    /// Removes uploads that never completed (their request died) after an hour.
-    fn sweep(&self) -> Result<(), Problem> {
-        let hour_ago = int(now_ms() as i64 - 60 * 60 * 1000);
-        self.run(
-            "DELETE FROM chunks WHERE media_id IN (SELECT id FROM media WHERE complete = 0 AND created_at < ?)",
-            std::slice::from_ref(&hour_ago),
-        )?;
-        self.run(
-            "DELETE FROM media WHERE complete = 0 AND created_at < ?",
-            &[hour_ago],
-        )?;
-        Ok(())
-    }
-
-    /// Chunk `seq` of a file.
-    pub fn chunk(&self, id: &str, seq: u64) -> Result<Vec<u8>, Problem> {
-        let result = self.run(
-            "SELECT data FROM chunks WHERE media_id = ? AND seq = ?",
-            &[text(id), int(seq as i64)],
-        )?;
-        match result.rows.first().and_then(|r| r.values.first()) {
-            Some(Value::Blob(data)) => Ok(data.clone()),
-            _ => Err(Problem::internal(format!("media {id} lacks chunk {seq}"))),
+        match self {
+            Self::Sqlite(media) => media.info(id),
+            Self::S3(media) => media.info(id),
         }
     }
 
-    /// `Read + Seek` over a file being or already written (for reading its metadata).
-    pub fn reader(&self, id: &str, size: u64) -> ChunkReader<'_> {
-        ChunkReader {
-            media: self,
-            id: id.to_string(),
-            size,
-            position: 0,
-            cached: None,
+    /// Marks a written file complete, with its digest (S3: nothing to do, the object is
+    /// complete once written, and only the song row refers to it).
+    pub fn complete(&self, id: &str, sha256: &str) -> Result<(), Problem> {
+        match self {
+            Self::Sqlite(media) => media.complete(id, sha256),
+            Self::S3(_) => Ok(()),
+        }
+    }
+
+    /// Removes a file.
+    pub fn discard(&self, id: &str) -> Result<(), Problem> {
+        match self {
+            Self::Sqlite(media) => media.discard(id),
+            Self::S3(media) => media.discard(id),
+        }
+    }
+
+    /// Piece `seq` of a file, of [`MediaInfo::chunk_size`] bytes (the last may be shorter).
+    pub fn chunk(&self, id: &str, seq: u64) -> Result<Vec<u8>, Problem> {
+        match self {
+            Self::Sqlite(media) => media.chunk(id, seq),
+            Self::S3(media) => media.chunk(id, seq),
+        }
+    }
+
+    /// `Read + Seek` over a written file (for reading its metadata).
+    pub fn reader(&self, id: &str, size: u64) -> Box<dyn ReadSeek + '_> {
+        match self {
+            Self::Sqlite(media) => Box::new(media.reader(id, size)),
+            Self::S3(media) => Box::new(media.reader(id, size)),
         }
     }
 }
 
-/// Writes a file chunk by chunk.
-pub struct Writer<'a> {
-    media: &'a Media,
-    pub id: String,
-    buffer: Vec<u8>,
-    seq: u64,
-    size: u64,
+/// Writes a file as it streams in.
+pub enum Writer<'a> {
+    Sqlite(SqliteWriter<'a>),
+    S3(S3Writer<'a>),
 }
 
 impl Writer<'_> {
-    pub fn write(&mut self, mut bytes: &[u8]) -> Result<(), Problem> {
-        while !bytes.is_empty() {
-            let room = CHUNK_BYTES - self.buffer.len();
-            let take = room.min(bytes.len());
-            self.buffer.extend_from_slice(&bytes[..take]);
-            bytes = &bytes[take..];
-            self.size += take as u64;
-            if self.buffer.len() == CHUNK_BYTES {
-                self.flush()?;
-            }
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Sqlite(writer) => &writer.id,
+            Self::S3(writer) => &writer.id,
         }
-        Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), Problem> {
-        if self.buffer.is_empty() {
-            return Ok(());
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), Problem> {
+        match self {
+            Self::Sqlite(writer) => writer.write(bytes),
+            Self::S3(writer) => writer.write(bytes),
         }
-        self.media.run(
-            "INSERT INTO chunks (media_id, seq, data) VALUES (?, ?, ?)",
-            &[
-                text(&self.id),
-                int(self.seq as i64),
-                Value::Blob(std::mem::take(&mut self.buffer)),
-            ],
-        )?;
-        self.buffer = Vec::with_capacity(CHUNK_BYTES);
-        self.seq += 1;
-        Ok(())
     }
 
-    /// Writes what is buffered and records the size; answers (id, size). The file is still
-    /// incomplete until [`Media::complete`].
-    pub fn finish(mut self) -> Result<(String, u64), Problem> {
-        self.flush()?;
-        self.media.run(
-            "UPDATE media SET size_bytes = ? WHERE id = ?",
-            &[int(self.size as i64), text(&self.id)],
-        )?;
-        Ok((self.id.clone(), self.size))
-    }
-}
-
-/// Reads a stored file through `Read + Seek`, one chunk in memory at a time.
-pub struct ChunkReader<'a> {
-    media: &'a Media,
-    id: String,
-    size: u64,
-    position: u64,
-    cached: Option<(u64, Vec<u8>)>,
-}
-
-impl Read for ChunkReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.position >= self.size || buf.is_empty() {
-            return Ok(0);
+    /// Writes what is buffered; answers (id, size). Still to be [`Media::complete`]d.
+    pub fn finish(self) -> Result<(String, u64), Problem> {
+        match self {
+            Self::Sqlite(writer) => writer.finish(),
+            Self::S3(writer) => writer.finish(),
         }
-        let chunk = CHUNK_BYTES as u64;
-        let seq = self.position / chunk;
-        if self.cached.as_ref().is_none_or(|(s, _)| *s != seq) {
-            let data = self
-                .media
-                .chunk(&self.id, seq)
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            self.cached = Some((seq, data));
-        }
-        let data = &self.cached.as_ref().expect("cached above").1;
-        let offset = (self.position - seq * chunk) as usize;
-        let n = buf.len().min(data.len().saturating_sub(offset));
-        buf[..n].copy_from_slice(&data[offset..offset + n]);
-        self.position += n as u64;
-        Ok(n)
-    }
-}
-
-impl Seek for ChunkReader<'_> {
-    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let target = match to {
-            SeekFrom::Start(n) => Some(n),
-            SeekFrom::End(d) => self.size.checked_add_signed(d),
-            SeekFrom::Current(d) => self.position.checked_add_signed(d),
-        };
-        self.position = target.ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before 0")
-        })?;
-        Ok(self.position)
     }
 }
