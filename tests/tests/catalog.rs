@@ -1223,6 +1223,48 @@ async fn lists_page_sort_and_filter() {
     }
     let response = call(&app, Some("not-a-token"), Method::GET, "/api/songs", None).await;
     assert_problem(&response, 401, "a bad token on a list");
+
+    // A cursor belongs to its sort.
+    let (_, Some(newest_cursor)) = list(&app, None, "limit=2").await else {
+        panic!("a second page");
+    };
+    let response = app
+        .get(&format!("/api/songs?sort=title&cursor={newest_cursor}"))
+        .await;
+    assert_invalid(&response, &["cursor"], "a newest cursor with sort=title");
+}
+
+#[tokio::test]
+async fn pages_do_not_shift_when_songs_arrive_or_go_meanwhile() {
+    let app = start(&[]).await;
+    let ann = register(&app, "ann@example.com", "artist").await;
+    let mut songs = Vec::new();
+    for (i, title) in ["one", "two", "three", "four", "five"].iter().enumerate() {
+        songs.push(id(&upload_ok(&app, &ann, &wav_song(title, i as u8)).await));
+    }
+    let (first, Some(cursor)) = list(&app, None, "limit=2").await else {
+        panic!("a second page");
+    };
+    assert_eq!(ids(&first), vec![songs[4].clone(), songs[3].clone()]);
+
+    // A new song goes first: the next page still starts where the first ended (an offset
+    // would repeat the first page's last song).
+    upload_ok(&app, &ann, &wav_song("six", 9)).await;
+    let (second, _) = list(&app, None, &format!("limit=2&cursor={cursor}")).await;
+    assert_eq!(ids(&second), vec![songs[2].clone(), songs[1].clone()]);
+
+    // The song a cursor points at may go: the page after it is the same.
+    let deleted = call(
+        &app,
+        Some(&ann.token),
+        Method::DELETE,
+        &format!("/api/songs/{}", songs[3]),
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+    let (again, _) = list(&app, None, &format!("limit=2&cursor={cursor}")).await;
+    assert_eq!(ids(&again), vec![songs[2].clone(), songs[1].clone()]);
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use crate::cache::{self, Cache};
 use crate::caller;
 use crate::events;
 use crate::media::storage::Media;
-use crate::store::{Song, SongQuery, Sort, Store};
+use crate::store::{After, Song, SongQuery, Sort, Store};
 use serde::Serialize;
 use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
@@ -73,9 +73,10 @@ fn page(req: &Request, listed_only: bool) -> Result<Response, Problem> {
         genre: None,
         album_id: None,
         sort: Sort::Newest,
-        offset: 0,
+        after: None,
         limit: DEFAULT_LIMIT,
     };
+    let mut cursor = None;
     for (key, value) in query_pairs(req.query())? {
         match key.as_str() {
             "limit" => {
@@ -86,10 +87,10 @@ fn page(req: &Request, listed_only: bool) -> Result<Response, Problem> {
                     .ok_or_else(|| bad("limit", "must be a whole number from 1 to 100"))?
             }
             "cursor" if !value.is_empty() => {
-                query.offset = value
-                    .strip_prefix("o")
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| bad("cursor", "not a cursor from this API"))?
+                cursor = Some(
+                    decode_cursor(&value)
+                        .ok_or_else(|| bad("cursor", "not a cursor from this API"))?,
+                )
             }
             "sort" => {
                 query.sort = match value.as_str() {
@@ -105,13 +106,19 @@ fn page(req: &Request, listed_only: bool) -> Result<Response, Problem> {
             _ => {}
         }
     }
+    if let Some(after) = cursor {
+        if after.s != query.sort.tag() {
+            return Err(bad("cursor", "was made for another sort"));
+        }
+        query.after = Some(after);
+    }
     // The public list's first pages without filters are cached (a bounded set of keys).
     let cache_key = (listed_only
         && query.artist_id.is_none()
         && query.genre.is_none()
         && query.album_id.is_none()
-        && query.offset < 500)
-        .then(|| format!("list:{}:{}:{}", query.sort as u8, query.offset, query.limit));
+        && query.after.is_none())
+    .then(|| format!("list:{}:{}", query.sort.tag(), query.limit));
     let cache = Cache::open();
     if let Some(key) = &cache_key
         && let Some((etag, body)) = cache.get(key)
@@ -124,7 +131,10 @@ fn page(req: &Request, listed_only: bool) -> Result<Response, Problem> {
     let mut songs = store.songs(&query)?;
     let next_cursor = (songs.len() > limit as usize).then(|| {
         songs.truncate(limit as usize);
-        format!("o{}", query.offset + u64::from(limit))
+        songs
+            .last()
+            .map(|last| encode_cursor(&After::of(last, query.sort)))
+            .unwrap_or_default()
     });
     let items = songs.iter().map(Song::view).collect();
     let body = serde_json::to_string(&Page { items, next_cursor })
@@ -350,4 +360,19 @@ pub fn delete(req: Request, params: Params) -> Response {
         events::flush(&store);
         Ok(Response::builder().status(204).build())
     })
+}
+
+/// A cursor: the last song's sort key, as base64url JSON (opaque to clients).
+fn encode_cursor(after: &After) -> String {
+    use base64::Engine;
+    let json = serde_json::to_vec(after).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_cursor(cursor: &str) -> Option<After> {
+    use base64::Engine;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    serde_json::from_slice(&json).ok()
 }

@@ -149,9 +149,34 @@ pub struct SongQuery {
     pub genre: Option<String>,
     pub album_id: Option<String>,
     pub sort: Sort,
-    /// The offset into the sorted list (the cursor is opaque to clients).
-    pub offset: u64,
+    /// Where the previous page ended (keyset pagination: a page never shifts when songs are
+    /// added or removed before it).
+    pub after: Option<After>,
     pub limit: u32,
+}
+
+/// The sort key of the last song of a page, as its cursor carries it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct After {
+    /// `n`, `t` or `p`: the sort the cursor was made for.
+    pub s: String,
+    /// `created_at`, `play_count`, title and id of the song.
+    pub c: i64,
+    pub p: i64,
+    pub t: String,
+    pub i: String,
+}
+
+impl After {
+    pub fn of(song: &Song, sort: Sort) -> Self {
+        Self {
+            s: sort.tag().into(),
+            c: song.created_at as i64,
+            p: song.play_count,
+            t: song.title.clone(),
+            i: song.id.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -160,6 +185,16 @@ pub enum Sort {
     Newest,
     Title,
     Popular,
+}
+
+impl Sort {
+    pub fn tag(self) -> &'static str {
+        match self {
+            Sort::Newest => "n",
+            Sort::Title => "t",
+            Sort::Popular => "p",
+        }
+    }
 }
 
 impl Store {
@@ -244,18 +279,37 @@ impl Store {
     }
 
     pub fn songs(&self, q: &SongQuery) -> Result<Vec<Song>, Problem> {
-        let order = match q.sort {
-            Sort::Newest => "s.created_at DESC, s.id DESC",
-            Sort::Title => "s.title COLLATE NOCASE, s.id",
-            Sort::Popular => "s.play_count DESC, s.created_at DESC, s.id DESC",
+        // ?5 created_at, ?6 play_count, ?7 title, ?8 id of the song the previous page ended on.
+        let (order, after) = match q.sort {
+            Sort::Newest => (
+                "s.created_at DESC, s.id DESC",
+                "(s.created_at < ?5 OR (s.created_at = ?5 AND s.id < ?8))",
+            ),
+            Sort::Title => (
+                "s.title COLLATE NOCASE, s.id",
+                "(s.title > ?7 COLLATE NOCASE OR (s.title = ?7 COLLATE NOCASE AND s.id > ?8))",
+            ),
+            Sort::Popular => (
+                "s.play_count DESC, s.created_at DESC, s.id DESC",
+                "(s.play_count < ?6 OR (s.play_count = ?6 AND (s.created_at < ?5
+                  OR (s.created_at = ?5 AND s.id < ?8))))",
+            ),
         };
+        let after = if q.after.is_some() { after } else { "1" };
         let sql = format!(
             "SELECT {SONG_COLUMNS} FROM {SONG_FROM}
              WHERE (?1 = 0 OR (s.is_public = 1 AND s.is_visible = 1))
                AND (?2 IS NULL OR s.artist_id = ?2) AND (?3 IS NULL OR s.genre = ?3 COLLATE NOCASE)
-               AND (?4 IS NULL OR s.album_id = ?4)
-             ORDER BY {order} LIMIT ?5 OFFSET ?6"
+               AND (?4 IS NULL OR s.album_id = ?4) AND {after}
+             ORDER BY {order} LIMIT ?9"
         );
+        let cursor = q.after.clone().unwrap_or(After {
+            s: String::new(),
+            c: 0,
+            p: 0,
+            t: String::new(),
+            i: String::new(),
+        });
         let result = self.run(
             &sql,
             &[
@@ -263,8 +317,11 @@ impl Store {
                 opt_text(q.artist_id.as_deref()),
                 opt_text(q.genre.as_deref()),
                 opt_text(q.album_id.as_deref()),
+                int(cursor.c),
+                int(cursor.p),
+                text(cursor.t),
+                text(cursor.i),
                 int(q.limit),
-                int(q.offset as i64),
             ],
         )?;
         Ok(result
