@@ -736,7 +736,13 @@ pub struct TestApp {
 
 /// Starts the real app: the repository's `spin.toml` with its `runtime-config.toml`.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// [`spawn_app`] with application variables set (`spin up --variable NAME=VALUE`).
+pub async fn spawn_app_with(variables: &[(&str, &str)]) -> TestApp {
     TestApp::builder(app_manifest())
+        .variables(variables)
         .start()
         .await
         .unwrap_or_else(|e| panic!("failed to start the app: {e:?}"))
@@ -927,6 +933,14 @@ impl TestAppBuilder {
     /// Overrides `redis_url`, which otherwise points at the app's own Redis.
     pub fn variable(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.variables.push((name.into(), value.into()));
+        self
+    }
+
+    /// [`variable`](Self::variable) for each pair.
+    pub fn variables(mut self, variables: &[(&str, &str)]) -> Self {
+        for (name, value) in variables {
+            self = self.variable(*name, *value);
+        }
         self
     }
 

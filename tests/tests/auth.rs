@@ -17,7 +17,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use spindle_shared::events::{Envelope, Event, UserOtpRequested};
 use spindle_tests::bus::EventBus;
-use spindle_tests::{TestApp, TestResponse, app_manifest, assert_problem, eventually};
+use spindle_tests::{TestApp, TestResponse, assert_problem, eventually, spawn_app_with};
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
@@ -42,14 +42,7 @@ async fn start() -> TestApp {
 }
 
 async fn start_with(variables: &[(&str, &str)]) -> TestApp {
-    let mut builder = TestApp::builder(app_manifest());
-    for (name, value) in variables {
-        builder = builder.variable(*name, *value);
-    }
-    builder
-        .start()
-        .await
-        .unwrap_or_else(|e| panic!("failed to start the app: {e:?}"))
+    spawn_app_with(variables).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ use spindle_shared::events::{Envelope, Event, TrackDeleted, TrackPublished};
 use spindle_tests::accounts::{User, register, register_admin};
 use spindle_tests::bus::EventBus;
 use spindle_tests::media::{Form, fixture, upload, wav};
-use spindle_tests::{TestApp, TestResponse, app_manifest, assert_problem, eventually};
+use spindle_tests::{TestApp, TestResponse, assert_problem, eventually, spawn_app_with};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
@@ -49,14 +49,7 @@ const SONG_FIELDS: &[&str] = &[
 // ---------------------------------------------------------------------------------------------
 
 async fn start(variables: &[(&str, &str)]) -> TestApp {
-    let mut builder = TestApp::builder(app_manifest());
-    for (name, value) in variables {
-        builder = builder.variable(*name, *value);
-    }
-    builder
-        .start()
-        .await
-        .unwrap_or_else(|e| panic!("failed to start the app: {e:?}"))
+    spawn_app_with(variables).await
 }
 
 /// An app with `admin_emails`, an artist, a second artist, a listener and the admin.

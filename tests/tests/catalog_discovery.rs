@@ -16,7 +16,7 @@ use spindle_shared::events::{
 use spindle_tests::accounts::{User, register_admin, register_named};
 use spindle_tests::bus::EventBus;
 use spindle_tests::media::{Form, upload, wav};
-use spindle_tests::{TestApp, TestResponse, app_manifest, assert_problem, eventually};
+use spindle_tests::{TestApp, TestResponse, assert_problem, eventually, spawn_app_with};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -54,14 +54,7 @@ const SONG_FIELDS: &[&str] = &[
 // ---------------------------------------------------------------------------------------------
 
 async fn start(variables: &[(&str, &str)]) -> TestApp {
-    let mut builder = TestApp::builder(app_manifest());
-    for (name, value) in variables {
-        builder = builder.variable(*name, *value);
-    }
-    builder
-        .start()
-        .await
-        .unwrap_or_else(|e| panic!("failed to start the app: {e:?}"))
+    spawn_app_with(variables).await
 }
 
 /// An app whose `admin_emails` is [`ADMIN_EMAIL`].

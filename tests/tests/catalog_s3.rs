@@ -23,17 +23,14 @@ const SECRET_KEY: &str = "spindle-test-secret";
 /// An app whose media go to a fresh bucket of `s3`.
 async fn start(s3: &S3Server, variables: &[(&str, &str)]) -> TestApp {
     s3.create_bucket(BUCKET);
-    let mut builder = TestApp::builder(app_manifest())
+    TestApp::builder(app_manifest())
         .variable("s3_endpoint", s3.endpoint())
         .variable("s3_origin", s3.endpoint())
         .variable("s3_region", "us-east-1")
         .variable("s3_bucket", BUCKET)
         .variable("s3_access_key_id", ACCESS_KEY)
-        .variable("s3_secret_access_key", SECRET_KEY);
-    for (name, value) in variables {
-        builder = builder.variable(*name, *value);
-    }
-    builder
+        .variable("s3_secret_access_key", SECRET_KEY)
+        .variables(variables)
         .start()
         .await
         .unwrap_or_else(|e| panic!("failed to start the app: {e:?}"))

@@ -87,20 +87,62 @@ pub fn send_with_timeout(
     timeout: std::time::Duration,
     max_body: usize,
 ) -> Result<(u16, Vec<u8>), String> {
+    let reply = send(method, url, headers, body, timeout, max_body)?;
+    Ok((reply.status, reply.body))
+}
+
+/// What [`send`] answers: the status, the headers (names lower-cased) and the body read.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The first value of header `name` (lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Like [`send_with_timeout`], answering the response headers too. A `PUT` or `POST` carries an
+/// explicit `content-length` (object stores refuse chunked uploads).
+pub fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: std::time::Duration,
+    max_body: usize,
+) -> Result<Reply, String> {
     use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
     use spin_sdk::wit::wasi::http0_2_0::types::{
         Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
     };
 
     let (https, authority, path) = split_url(url)?;
-    let headers: Vec<(String, Vec<u8>)> = headers
+    let mut fields: Vec<(String, Vec<u8>)> = headers
         .iter()
         .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
         .collect();
-    let fields = Fields::from_list(&headers).map_err(|e| format!("invalid header: {e:?}"))?;
+    let has_length = headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-length"));
+    if matches!(method, "PUT" | "POST") && !has_length {
+        fields.push((
+            "content-length".to_string(),
+            body.len().to_string().into_bytes(),
+        ));
+    }
+    let fields = Fields::from_list(&fields).map_err(|e| format!("invalid header: {e:?}"))?;
     let request = OutgoingRequest::new(fields);
     let method = match method {
         "GET" => Method::Get,
+        "HEAD" => Method::Head,
         "POST" => Method::Post,
         "PUT" => Method::Put,
         "PATCH" => Method::Patch,
@@ -144,6 +186,17 @@ pub fn send_with_timeout(
         pending.subscribe().block();
     };
     let status = response.status();
+    let headers = response
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(name, value)| {
+            (
+                name.to_ascii_lowercase(),
+                String::from_utf8_lossy(&value).into_owned(),
+            )
+        })
+        .collect();
     let incoming = response.consume().map_err(|()| "response has no body")?;
     let stream = incoming
         .stream()
@@ -156,7 +209,11 @@ pub fn send_with_timeout(
             Err(e) => return Err(format!("reading the body: {e:?}")),
         }
     }
-    Ok((status, bytes))
+    Ok(Reply {
+        status,
+        headers,
+        body: bytes,
+    })
 }
 
 /// Splits an absolute URL into (https?, authority, path and query).

@@ -25,6 +25,7 @@ use crate::config::S3Settings;
 use rusty_s3::actions::{CompleteMultipartUploadResponse, CreateMultipartUpload};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use spindle_shared::Problem;
+use spindle_shared::http::Reply;
 use std::io::{Read, Seek, SeekFrom};
 use std::time::Duration;
 
@@ -54,21 +55,12 @@ fn storage_error(what: &str, detail: impl std::fmt::Display) -> Problem {
     Problem::new(502, format!("object storage, {what}: {detail}"))
 }
 
-/// One answer: status, headers (names lower-case) and body.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+/// A 2xx reply, else the storage error for `what`.
+trait Checked: Sized {
+    fn ok(self, what: &str) -> Result<Self, Problem>;
 }
 
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
+impl Checked for Reply {
     fn ok(self, what: &str) -> Result<Self, Problem> {
         if (200..300).contains(&self.status) {
             return Ok(self);
@@ -394,22 +386,13 @@ impl Read for S3Reader<'_> {
 
 impl Seek for S3Reader<'_> {
     fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let target = match to {
-            SeekFrom::Start(n) => Some(n),
-            SeekFrom::End(d) => self.size.checked_add_signed(d),
-            SeekFrom::Current(d) => self.position.checked_add_signed(d),
-        };
-        self.position = target.ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before 0")
-        })?;
+        self.position = super::storage::seek_target(self.position, self.size, to)?;
         Ok(self.position)
     }
 }
 
-/// One outbound request through `wasi:http` with [`TIMEOUT`] deadlines, answering the status,
-/// the headers and at most `max_body` bytes of the body (as
-/// `spindle_shared::http::send_with_timeout`, which does not answer headers: an uploaded
-/// part's `ETag` is one). Blocks until then.
+/// One outbound request with [`TIMEOUT`] deadlines (the shared client, which answers the
+/// headers too: an uploaded part's `ETag` is one). Blocks until then.
 fn send(
     method: &str,
     url: &str,
@@ -417,107 +400,6 @@ fn send(
     body: &[u8],
     max_body: usize,
 ) -> Result<Reply, Problem> {
-    use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
-    use spin_sdk::wit::wasi::http0_2_0::types::{
-        Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
-    };
-    let fail = |detail: String| storage_error(method, detail);
-
-    let (https, authority, path) = spindle_shared::http::split_url(url).map_err(fail)?;
-    let mut fields: Vec<(String, Vec<u8>)> = headers
-        .iter()
-        .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
-        .collect();
-    if matches!(method, "PUT" | "POST") {
-        // S3 refuses chunked uploads without a length.
-        fields.push((
-            "content-length".to_string(),
-            body.len().to_string().into_bytes(),
-        ));
-    }
-    let fields = Fields::from_list(&fields).map_err(|e| fail(format!("invalid header: {e:?}")))?;
-    let request = OutgoingRequest::new(fields);
-    let wasi_method = match method {
-        "GET" => Method::Get,
-        "HEAD" => Method::Head,
-        "POST" => Method::Post,
-        "PUT" => Method::Put,
-        "DELETE" => Method::Delete,
-        other => Method::Other(other.to_string()),
-    };
-    let scheme = if https { Scheme::Https } else { Scheme::Http };
-    let built = request.set_method(&wasi_method).is_ok()
-        && request.set_scheme(Some(&scheme)).is_ok()
-        && request.set_authority(Some(authority)).is_ok()
-        && request.set_path_with_query(Some(&path)).is_ok();
-    if !built {
-        return Err(fail(format!("invalid URL {url:?}")));
-    }
-    let options = RequestOptions::new();
-    let nanos = Some(TIMEOUT.as_nanos() as u64);
-    let _ = options.set_connect_timeout(nanos);
-    let _ = options.set_first_byte_timeout(nanos);
-    let _ = options.set_between_bytes_timeout(nanos);
-
-    let outgoing_body = request
-        .body()
-        .map_err(|()| fail("request body taken twice".into()))?;
-    let pending =
-        outgoing_handler::handle(request, Some(options)).map_err(|e| fail(format!("{e:?}")))?;
-    {
-        let stream = outgoing_body
-            .write()
-            .map_err(|()| fail("request body stream taken twice".into()))?;
-        for chunk in body.chunks(4096) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| fail(format!("writing the request body: {e:?}")))?;
-        }
-    }
-    OutgoingBody::finish(outgoing_body, None).map_err(|e| fail(format!("{e:?}")))?;
-
-    let response = loop {
-        if let Some(result) = pending.get() {
-            break result
-                .map_err(|()| fail("response taken twice".into()))?
-                .map_err(|e| fail(format!("{e:?}")))?;
-        }
-        pending.subscribe().block();
-    };
-    let status = response.status();
-    let headers = response
-        .headers()
-        .entries()
-        .into_iter()
-        .map(|(name, value)| {
-            (
-                name.to_ascii_lowercase(),
-                String::from_utf8_lossy(&value).into_owned(),
-            )
-        })
-        .collect();
-    let incoming = response
-        .consume()
-        .map_err(|()| fail("response has no body".into()))?;
-    let stream = incoming
-        .stream()
-        .map_err(|()| fail("response body has no stream".into()))?;
-    let limit = if (200..300).contains(&status) {
-        max_body
-    } else {
-        ERROR_BODY_BYTES
-    };
-    let mut bytes = Vec::new();
-    while bytes.len() < limit {
-        match stream.blocking_read((limit - bytes.len()) as u64) {
-            Ok(chunk) => bytes.extend_from_slice(&chunk),
-            Err(wasi::io::streams::StreamError::Closed) => break,
-            Err(e) => return Err(fail(format!("reading the body: {e:?}"))),
-        }
-    }
-    Ok(Reply {
-        status,
-        headers,
-        body: bytes,
-    })
+    spindle_shared::http::send(method, url, headers, body, TIMEOUT, max_body)
+        .map_err(|detail| storage_error(method, detail))
 }

@@ -222,14 +222,7 @@ impl Read for ChunkReader<'_> {
 
 impl Seek for ChunkReader<'_> {
     fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let target = match to {
-            SeekFrom::Start(n) => Some(n),
-            SeekFrom::End(d) => self.size.checked_add_signed(d),
-            SeekFrom::Current(d) => self.position.checked_add_signed(d),
-        };
-        self.position = target.ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before 0")
-        })?;
+        self.position = super::storage::seek_target(self.position, self.size, to)?;
         Ok(self.position)
     }
 }

@@ -123,3 +123,13 @@ impl Writer<'_> {
         }
     }
 }
+
+/// Where a `Seek` to `to` lands in a file of `size` bytes read at `position`.
+pub fn seek_target(position: u64, size: u64, to: std::io::SeekFrom) -> std::io::Result<u64> {
+    let target = match to {
+        std::io::SeekFrom::Start(n) => Some(n),
+        std::io::SeekFrom::End(d) => size.checked_add_signed(d),
+        std::io::SeekFrom::Current(d) => position.checked_add_signed(d),
+    };
+    target.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before 0"))
+}
