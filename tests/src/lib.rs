@@ -27,7 +27,7 @@ use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 use spindle_host::{RunningApp, UpOptions};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -714,6 +714,38 @@ pub fn assert_problem(response: &TestResponse, status: u16, what: &str) -> serde
     body
 }
 
+/// Asserts `response` is a 422 problem whose `errors` name exactly `fields`, each with a
+/// message.
+#[track_caller]
+pub fn assert_invalid(response: &TestResponse, fields: &[&str], what: &str) {
+    let body = assert_problem(response, 422, what);
+    let named: BTreeSet<String> = body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: a 422 lists its errors: {body}"))
+        .iter()
+        .map(|e| {
+            assert!(e["message"].is_string(), "{what}: {body}");
+            e["field"].as_str().expect("errors[].field").to_string()
+        })
+        .collect();
+    assert_eq!(named, string_set(fields), "{what}: {body}");
+}
+
+/// The keys of a JSON object (panics on anything else).
+pub fn object_keys(value: &serde_json::Value) -> BTreeSet<String> {
+    value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// `names` as a set of owned strings, to compare with [`object_keys`] and the like.
+pub fn string_set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // The app under test
 // ---------------------------------------------------------------------------------------------
@@ -815,7 +847,21 @@ impl TestApp {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> TestResponse {
-        let mut request = self.request(method, path).bearer_auth(token);
+        self.call(Some(token), method, path, body).await
+    }
+
+    /// A request as `token`'s holder, or anonymous when `None`, with an optional JSON body.
+    pub async fn call(
+        &self,
+        token: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> TestResponse {
+        let mut request = self.request(method, path);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }

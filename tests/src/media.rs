@@ -2,7 +2,8 @@
 //! generated WAV files, and `multipart/form-data` bodies built by hand (so a test can send
 //! anything, malformed parts included).
 
-use crate::{TestApp, TestResponse, repo_root};
+use crate::{TestApp, TestResponse, object_keys, repo_root, string_set};
+use serde_json::Value;
 
 /// The boundary of every [`Form`].
 pub const BOUNDARY: &str = "spindle-test-boundary-7MA4YWxkTrZu0gW";
@@ -123,4 +124,71 @@ pub async fn upload(app: &TestApp, token: Option<&str>, form: &Form) -> TestResp
         request = request.bearer_auth(token);
     }
     app.send(request).await
+}
+
+/// The fields of SongView.
+pub const SONG_FIELDS: &[&str] = &[
+    "id",
+    "title",
+    "artistId",
+    "artistName",
+    "albumId",
+    "genre",
+    "tags",
+    "isPublic",
+    "isVisible",
+    "durationMs",
+    "bitrateKbps",
+    "sampleRate",
+    "channels",
+    "codec",
+    "mimeType",
+    "sizeBytes",
+    "hasCover",
+    "playCount",
+    "createdAt",
+    "updatedAt",
+];
+
+#[track_caller]
+pub fn assert_song_shape(song: &Value) {
+    assert_eq!(
+        object_keys(song),
+        string_set(SONG_FIELDS),
+        "SongView fields: {song}"
+    );
+    for field in ["id", "title", "artistId", "artistName", "codec", "mimeType"] {
+        let text = song[field].as_str();
+        assert!(text.is_some_and(|t| !t.is_empty()), "{field}: {song}");
+    }
+    for field in ["createdAt", "updatedAt"] {
+        let text = song[field].as_str().unwrap_or_default();
+        assert!(
+            text.len() >= 20 && text.contains('T') && text.ends_with('Z'),
+            "{field} is an RFC 3339 UTC time: {song}"
+        );
+    }
+    for field in ["albumId", "genre"] {
+        assert!(
+            song[field].is_null() || song[field].is_string(),
+            "{field}: {song}"
+        );
+    }
+    for field in ["bitrateKbps", "sampleRate", "channels"] {
+        assert!(
+            song[field].is_null() || song[field].is_u64(),
+            "{field}: {song}"
+        );
+    }
+    for field in ["durationMs", "sizeBytes", "playCount"] {
+        assert!(song[field].is_u64(), "{field}: {song}");
+    }
+    for field in ["isPublic", "isVisible", "hasCover"] {
+        assert!(song[field].is_boolean(), "{field}: {song}");
+    }
+    let tags = song["tags"].as_array();
+    assert!(
+        tags.is_some_and(|t| t.iter().all(Value::is_string)),
+        "tags: {song}"
+    );
 }

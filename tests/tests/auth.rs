@@ -17,7 +17,10 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use spindle_shared::events::{Envelope, Event, UserOtpRequested};
 use spindle_tests::bus::EventBus;
-use spindle_tests::{TestApp, TestResponse, assert_problem, eventually, spawn_app_with};
+use spindle_tests::{
+    TestApp, TestResponse, assert_invalid, assert_problem, eventually, object_keys, spawn_app_with,
+    string_set,
+};
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
@@ -92,8 +95,8 @@ fn tokens(response: &TestResponse, status: u16) -> Tokens {
     assert_eq!(response.status, status, "{}", response.text());
     let body: Value = response.json();
     assert_eq!(
-        keys(&body),
-        set(&[
+        object_keys(&body),
+        string_set(&[
             "user",
             "accessToken",
             "refreshToken",
@@ -189,19 +192,6 @@ async fn delete_user(app: &TestApp, by: &Tokens, user_id: &str) -> TestResponse 
 // Shapes and problems
 // ---------------------------------------------------------------------------------------------
 
-fn keys(value: &Value) -> BTreeSet<String> {
-    value
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {value}"))
-        .keys()
-        .cloned()
-        .collect()
-}
-
-fn set(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|n| n.to_string()).collect()
-}
-
 /// The fields of Me (the spec's shape). Extra fields are checked once, by
 /// `me_has_exactly_the_specified_fields`, so that one deviation does not hide the others.
 const ME_FIELDS: &[&str] = &[
@@ -236,22 +226,6 @@ fn assert_admin_user_shape(user: &Value) {
         "AdminUser has blocked: {user}"
     );
     assert_me_shape(user);
-}
-
-/// A 422 naming exactly `fields` in `errors`.
-#[track_caller]
-fn assert_invalid(response: &TestResponse, fields: &[&str], what: &str) {
-    let body = assert_problem(response, 422, what);
-    let named: BTreeSet<String> = body["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{what}: a 422 lists its errors: {body}"))
-        .iter()
-        .map(|e| {
-            assert!(e["message"].is_string(), "{what}: {body}");
-            e["field"].as_str().expect("errors[].field").to_string()
-        })
-        .collect();
-    assert_eq!(named, set(fields), "{what}: {body}");
 }
 
 /// A 429 problem with a `Retry-After` of 1..=`window` seconds.
@@ -425,8 +399,8 @@ async fn jwks(app: &TestApp) -> Vec<Value> {
     let published = body["keys"].as_array().expect("keys").clone();
     for key in &published {
         assert_eq!(
-            keys(key),
-            set(&["kty", "crv", "x", "kid", "alg", "use"]),
+            object_keys(key),
+            string_set(&["kty", "crv", "x", "kid", "alg", "use"]),
             "{key}"
         );
         assert_eq!(
@@ -569,7 +543,11 @@ async fn list_users(app: &TestApp, by: &Tokens, query: &str) -> (Vec<Value>, Opt
     .await;
     assert_eq!(response.status, 200, "?{query}: {}", response.text());
     let body: Value = response.json();
-    assert_eq!(keys(&body), set(&["items", "nextCursor"]), "{body}");
+    assert_eq!(
+        object_keys(&body),
+        string_set(&["items", "nextCursor"]),
+        "{body}"
+    );
     let items = body["items"].as_array().expect("items").clone();
     items.iter().for_each(assert_admin_user_shape);
     let cursor = match &body["nextCursor"] {
@@ -654,17 +632,21 @@ async fn register_creates_a_normalised_account_signs_it_in_and_announces_it() {
 async fn me_has_exactly_the_specified_fields() {
     let (app, boss) = admin_app(&[]).await;
     let lee = register_user(&app, "lee@example.com", "listener").await;
-    let me_fields = set(ME_FIELDS);
+    let me_fields = string_set(ME_FIELDS);
     let mut admin_fields = me_fields.clone();
     admin_fields.insert("blocked".into());
 
-    assert_eq!(keys(&lee.user), me_fields, "register: {}", lee.user);
-    assert_eq!(keys(&boss.user), me_fields, "refresh: {}", boss.user);
+    assert_eq!(object_keys(&lee.user), me_fields, "register: {}", lee.user);
+    assert_eq!(object_keys(&boss.user), me_fields, "refresh: {}", boss.user);
     let me_now: Value = me(&app, &lee.access).await.json();
-    assert_eq!(keys(&me_now), me_fields, "GET /api/auth/me: {me_now}");
+    assert_eq!(
+        object_keys(&me_now),
+        me_fields,
+        "GET /api/auth/me: {me_now}"
+    );
     let (items, _) = list_users(&app, &boss, "").await;
     for item in &items {
-        assert_eq!(keys(item), admin_fields, "AdminUser: {item}");
+        assert_eq!(object_keys(item), admin_fields, "AdminUser: {item}");
     }
 }
 
@@ -1214,8 +1196,8 @@ async fn public_profiles_never_show_the_email() {
         assert_eq!(response.status, 200, "{}", response.text());
         let profile: Value = response.json();
         assert_eq!(
-            keys(&profile),
-            set(&["id", "displayName", "role", "createdAt"]),
+            object_keys(&profile),
+            string_set(&["id", "displayName", "role", "createdAt"]),
             "{profile}"
         );
         assert_eq!(profile["id"], ann.user["id"]);
@@ -1777,7 +1759,7 @@ async fn rotating_the_generated_key_keeps_earlier_tokens_valid() {
     .await;
     assert_eq!(response.status, 201, "{}", response.text());
     let rotated: Value = response.json();
-    assert_eq!(keys(&rotated), set(&["kid"]), "{rotated}");
+    assert_eq!(object_keys(&rotated), string_set(&["kid"]), "{rotated}");
     let new_kid = rotated["kid"].as_str().unwrap().to_string();
     assert_ne!(new_kid, old_kid);
     assert_eq!(

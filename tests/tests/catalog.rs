@@ -12,37 +12,16 @@ use serde_json::{Value, json};
 use spindle_shared::events::{Envelope, Event, TrackDeleted, TrackPublished};
 use spindle_tests::accounts::{User, register, register_admin};
 use spindle_tests::bus::EventBus;
-use spindle_tests::media::{Form, fixture, upload, wav};
-use spindle_tests::{TestApp, TestResponse, assert_problem, eventually, spawn_app_with};
+use spindle_tests::media::{Form, assert_song_shape, fixture, upload, wav};
+use spindle_tests::{
+    TestApp, TestResponse, assert_invalid, assert_problem, eventually, object_keys, spawn_app_with,
+    string_set,
+};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 const ADMIN_EMAIL: &str = "boss@example.com";
-
-/// The fields of SongView.
-const SONG_FIELDS: &[&str] = &[
-    "id",
-    "title",
-    "artistId",
-    "artistName",
-    "albumId",
-    "genre",
-    "tags",
-    "isPublic",
-    "isVisible",
-    "durationMs",
-    "bitrateKbps",
-    "sampleRate",
-    "channels",
-    "codec",
-    "mimeType",
-    "sizeBytes",
-    "hasCover",
-    "playCount",
-    "createdAt",
-    "updatedAt",
-];
 
 // ---------------------------------------------------------------------------------------------
 // The app and its users
@@ -84,24 +63,6 @@ fn wav_song(title: &str, seed: u8) -> Form {
 // Requests
 // ---------------------------------------------------------------------------------------------
 
-/// A request as `token` (anonymous when `None`), with an optional JSON body.
-async fn call(
-    app: &TestApp,
-    token: Option<&str>,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> TestResponse {
-    let mut request = app.request(method, path);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    app.send(request).await
-}
-
 /// Uploads `form` as `artist`: a 201 SongView of theirs.
 async fn upload_ok(app: &TestApp, artist: &User, form: &Form) -> Value {
     let response = upload(app, Some(&artist.token), form).await;
@@ -123,14 +84,8 @@ fn ids(items: &[Value]) -> Vec<String> {
 }
 
 async fn get_song(app: &TestApp, token: Option<&str>, song_id: &str) -> TestResponse {
-    call(
-        app,
-        token,
-        Method::GET,
-        &format!("/api/songs/{song_id}"),
-        None,
-    )
-    .await
+    app.call(token, Method::GET, &format!("/api/songs/{song_id}"), None)
+        .await
 }
 
 /// The song as `token` sees it: 200.
@@ -144,14 +99,14 @@ async fn song_ok(app: &TestApp, token: Option<&str>, song_id: &str) -> Value {
 
 /// `GET /api/songs/artist/my-songs`: the ids.
 async fn my_songs(app: &TestApp, artist: &User) -> Vec<String> {
-    let response = call(
-        app,
-        Some(&artist.token),
-        Method::GET,
-        "/api/songs/artist/my-songs",
-        None,
-    )
-    .await;
+    let response = app
+        .call(
+            Some(&artist.token),
+            Method::GET,
+            "/api/songs/artist/my-songs",
+            None,
+        )
+        .await;
     assert_eq!(response.status, 200, "{}", response.text());
     let body: Value = response.json();
     let items = body["items"].as_array().expect("items");
@@ -166,10 +121,16 @@ async fn list_at(
     path: &str,
     query: &str,
 ) -> (Vec<Value>, Option<String>) {
-    let response = call(app, token, Method::GET, &format!("{path}?{query}"), None).await;
+    let response = app
+        .call(token, Method::GET, &format!("{path}?{query}"), None)
+        .await;
     assert_eq!(response.status, 200, "{path}?{query}: {}", response.text());
     let body: Value = response.json();
-    assert_eq!(keys(&body), set(&["items", "nextCursor"]), "{body}");
+    assert_eq!(
+        object_keys(&body),
+        string_set(&["items", "nextCursor"]),
+        "{body}"
+    );
     let items = body["items"].as_array().expect("items").clone();
     items.iter().for_each(assert_song_shape);
     let cursor = match &body["nextCursor"] {
@@ -204,8 +165,7 @@ async fn listed(app: &TestApp, token: Option<&str>, query: &str) -> Vec<String> 
 }
 
 async fn batch(app: &TestApp, token: Option<&str>, song_ids: &[String]) -> TestResponse {
-    call(
-        app,
+    app.call(
         token,
         Method::POST,
         "/api/songs/batch",
@@ -225,12 +185,13 @@ async fn batch_ids(app: &TestApp, token: Option<&str>, song_ids: &[String]) -> V
 }
 
 async fn patch(app: &TestApp, user: &User, path: &str, body: Value) -> TestResponse {
-    call(app, Some(&user.token), Method::PATCH, path, Some(body)).await
+    app.call(Some(&user.token), Method::PATCH, path, Some(body))
+        .await
 }
 
 async fn stream(app: &TestApp, token: Option<&str>, song_id: &str) -> TestResponse {
     let path = format!("/api/songs/{song_id}/stream");
-    call(app, token, Method::GET, &path, None).await
+    app.call(token, Method::GET, &path, None).await
 }
 
 /// A signed media URL for the song, as `user` asks for it.
@@ -243,7 +204,11 @@ async fn stream_url(app: &TestApp, user: &User, song_id: &str) -> String {
         response.text()
     );
     let body: Value = response.json();
-    assert_eq!(keys(&body), set(&["url", "expiresAt"]), "{body}");
+    assert_eq!(
+        object_keys(&body),
+        string_set(&["url", "expiresAt"]),
+        "{body}"
+    );
     let url = body["url"].as_str().expect("url").to_string();
     assert!(url.starts_with("/api/media/"), "{url}");
     url
@@ -305,58 +270,6 @@ fn media_rows(app: &TestApp) -> (i64, i64) {
 // Shapes and problems
 // ---------------------------------------------------------------------------------------------
 
-fn keys(value: &Value) -> BTreeSet<String> {
-    value
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {value}"))
-        .keys()
-        .cloned()
-        .collect()
-}
-
-fn set(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|n| n.to_string()).collect()
-}
-
-#[track_caller]
-fn assert_song_shape(song: &Value) {
-    assert_eq!(keys(song), set(SONG_FIELDS), "SongView fields: {song}");
-    for field in ["id", "title", "artistId", "artistName", "codec", "mimeType"] {
-        let text = song[field].as_str();
-        assert!(text.is_some_and(|t| !t.is_empty()), "{field}: {song}");
-    }
-    for field in ["createdAt", "updatedAt"] {
-        let text = song[field].as_str().unwrap_or_default();
-        assert!(
-            text.len() >= 20 && text.contains('T') && text.ends_with('Z'),
-            "{field} is an RFC 3339 UTC time: {song}"
-        );
-    }
-    for field in ["albumId", "genre"] {
-        assert!(
-            song[field].is_null() || song[field].is_string(),
-            "{field}: {song}"
-        );
-    }
-    for field in ["bitrateKbps", "sampleRate", "channels"] {
-        assert!(
-            song[field].is_null() || song[field].is_u64(),
-            "{field}: {song}"
-        );
-    }
-    for field in ["durationMs", "sizeBytes", "playCount"] {
-        assert!(song[field].is_u64(), "{field}: {song}");
-    }
-    for field in ["isPublic", "isVisible", "hasCover"] {
-        assert!(song[field].is_boolean(), "{field}: {song}");
-    }
-    let tags = song["tags"].as_array();
-    assert!(
-        tags.is_some_and(|t| t.iter().all(Value::is_string)),
-        "tags: {song}"
-    );
-}
-
 #[track_caller]
 fn assert_duration(song: &Value, expected_ms: u64) {
     let got = song["durationMs"].as_u64().expect("durationMs");
@@ -364,22 +277,6 @@ fn assert_duration(song: &Value, expected_ms: u64) {
         got.abs_diff(expected_ms) <= 100,
         "durationMs {got}, expected {expected_ms} ± 100: {song}"
     );
-}
-
-/// A 422 naming exactly `fields` in `errors`.
-#[track_caller]
-fn assert_invalid(response: &TestResponse, fields: &[&str], what: &str) {
-    let body = assert_problem(response, 422, what);
-    let named: BTreeSet<String> = body["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{what}: a 422 lists its errors: {body}"))
-        .iter()
-        .map(|e| {
-            assert!(e["message"].is_string(), "{what}: {body}");
-            e["field"].as_str().expect("errors[].field").to_string()
-        })
-        .collect();
-    assert_eq!(named, set(fields), "{what}: {body}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -691,7 +588,11 @@ async fn a_signed_url_streams_the_exact_bytes_with_ranges() {
     let response = stream(&app, Some(&artist.token), &id(&song)).await;
     assert_eq!(response.status, 200, "{}", response.text());
     let body: Value = response.json();
-    assert_eq!(keys(&body), set(&["url", "expiresAt"]), "{body}");
+    assert_eq!(
+        object_keys(&body),
+        string_set(&["url", "expiresAt"]),
+        "{body}"
+    );
     let url = body["url"].as_str().unwrap().to_string();
     assert!(url.starts_with("/api/media/"), "{url}");
     let exp: u64 = param(&url, "exp").parse().expect("exp is seconds");
@@ -786,7 +687,9 @@ async fn a_signed_url_streams_the_exact_bytes_with_ranges() {
 
     // ?redirect=true: a 302 to the same kind of URL.
     let path = format!("/api/songs/{}/stream?redirect=true", id(&song));
-    let redirect = call(&app, Some(&artist.token), Method::GET, &path, None).await;
+    let redirect = app
+        .call(Some(&artist.token), Method::GET, &path, None)
+        .await;
     assert_eq!(redirect.status, 302, "{}", redirect.text());
     let location = redirect.header("location").expect("a Location");
     assert!(location.starts_with("/api/media/"), "{location}");
@@ -942,7 +845,7 @@ async fn covers_are_served_to_whoever_may_see_the_song() {
             (Some(&artist.token), 200),
         ];
         for (token, status) in viewers {
-            let response = call(&app, token, Method::GET, &path, None).await;
+            let response = app.call(token, Method::GET, &path, None).await;
             if status == 404 {
                 assert_problem(&response, 404, &format!("{cover} of a private song"));
                 continue;
@@ -955,7 +858,9 @@ async fn covers_are_served_to_whoever_may_see_the_song() {
             );
             assert!(response.header("etag").is_some(), "{cover}: an ETag");
         }
-        let head = call(&app, Some(&artist.token), Method::HEAD, &path, None).await;
+        let head = app
+            .call(Some(&artist.token), Method::HEAD, &path, None)
+            .await;
         assert_eq!(head.status, 200);
         assert!(head.body.is_empty());
         assert_eq!(head.content_type().as_deref(), Some(mime));
@@ -1004,14 +909,9 @@ async fn a_private_song_is_seen_only_by_its_owner_and_admins() {
             vec![q.clone()],
             "{who}"
         );
-        let cover = call(
-            &app,
-            token,
-            Method::GET,
-            &format!("/api/songs/{p}/cover"),
-            None,
-        )
-        .await;
+        let cover = app
+            .call(token, Method::GET, &format!("/api/songs/{p}/cover"), None)
+            .await;
         assert_problem(&cover, 404, &format!("{who}: the cover of a private song"));
         if token.is_some() {
             let response = stream(&app, token, &p).await;
@@ -1073,14 +973,9 @@ async fn an_admin_hides_a_song_from_everyone_but_its_owner() {
 
     // Admin routes are for admins.
     for (user, who) in [(&listener, "a listener"), (&artist, "an artist")] {
-        let response = call(
-            &app,
-            Some(&user.token),
-            Method::GET,
-            "/api/admin/songs",
-            None,
-        )
-        .await;
+        let response = app
+            .call(Some(&user.token), Method::GET, "/api/admin/songs", None)
+            .await;
         assert_problem(&response, 403, &format!("{who} lists admin songs"));
         let response = patch(&app, user, &visible, json!({ "isVisible": true })).await;
         assert_problem(&response, 403, &format!("{who} shows a song"));
@@ -1214,7 +1109,9 @@ async fn lists_page_sort_and_filter() {
         let response = app.get(&format!("/api/songs?{query}")).await;
         assert_invalid(&response, &[field], query);
     }
-    let response = call(&app, Some("not-a-token"), Method::GET, "/api/songs", None).await;
+    let response = app
+        .call(Some("not-a-token"), Method::GET, "/api/songs", None)
+        .await;
     assert_problem(&response, 401, "a bad token on a list");
 
     // A cursor belongs to its sort.
@@ -1247,14 +1144,14 @@ async fn pages_do_not_shift_when_songs_arrive_or_go_meanwhile() {
     assert_eq!(ids(&second), vec![songs[2].clone(), songs[1].clone()]);
 
     // The song a cursor points at may go: the page after it is the same.
-    let deleted = call(
-        &app,
-        Some(&ann.token),
-        Method::DELETE,
-        &format!("/api/songs/{}", songs[3]),
-        None,
-    )
-    .await;
+    let deleted = app
+        .call(
+            Some(&ann.token),
+            Method::DELETE,
+            &format!("/api/songs/{}", songs[3]),
+            None,
+        )
+        .await;
     assert_eq!(deleted.status, 204, "{}", deleted.text());
     let (again, _) = list(&app, None, &format!("limit=2&cursor={cursor}")).await;
     assert_eq!(ids(&again), vec![songs[2].clone(), songs[1].clone()]);
@@ -1341,14 +1238,9 @@ async fn the_owner_edits_a_song() {
     assert_problem(&response, 403, "another artist edits");
     let response = patch(&app, &listener, &path, json!({ "title": "Mine now" })).await;
     assert_problem(&response, 403, "a listener edits");
-    let response = call(
-        &app,
-        None,
-        Method::PATCH,
-        &path,
-        Some(json!({ "title": "x" })),
-    )
-    .await;
+    let response = app
+        .call(None, Method::PATCH, &path, Some(json!({ "title": "x" })))
+        .await;
     assert_problem(&response, 401, "anonymous edits");
     let response = patch(
         &app,
@@ -1429,7 +1321,9 @@ async fn the_owner_or_an_admin_deletes_a_song_and_its_media() {
     // Not by others.
     for (user, who) in [(&other, "another artist"), (&listener, "a listener")] {
         let path = format!("/api/songs/{t}");
-        let response = call(&app, Some(&user.token), Method::DELETE, &path, None).await;
+        let response = app
+            .call(Some(&user.token), Method::DELETE, &path, None)
+            .await;
         assert_problem(&response, 403, &format!("{who} deletes"));
     }
     let response = app.delete(&format!("/api/songs/{t}")).await;
@@ -1438,7 +1332,9 @@ async fn the_owner_or_an_admin_deletes_a_song_and_its_media() {
 
     // The owner.
     let path = format!("/api/songs/{s}");
-    let response = call(&app, Some(&artist.token), Method::DELETE, &path, None).await;
+    let response = app
+        .call(Some(&artist.token), Method::DELETE, &path, None)
+        .await;
     assert_eq!(response.status, 204, "{}", response.text());
     assert!(response.body.is_empty());
     let response = get_song(&app, Some(&artist.token), &s).await;
@@ -1448,13 +1344,17 @@ async fn the_owner_or_an_admin_deletes_a_song_and_its_media() {
     assert_problem(&response, 404, "the media of a deleted song");
     let response = app.get(&format!("/api/songs/{s}/cover")).await;
     assert_problem(&response, 404, "the cover of a deleted song");
-    let response = call(&app, Some(&artist.token), Method::DELETE, &path, None).await;
+    let response = app
+        .call(Some(&artist.token), Method::DELETE, &path, None)
+        .await;
     assert_problem(&response, 404, "deleted twice");
     assert_eq!(media_rows(&app).0, 1, "the media went too");
 
     // An admin, anyone's.
     let path = format!("/api/songs/{t}");
-    let response = call(&app, Some(&admin.token), Method::DELETE, &path, None).await;
+    let response = app
+        .call(Some(&admin.token), Method::DELETE, &path, None)
+        .await;
     assert_eq!(response.status, 204, "{}", response.text());
     assert!(my_songs(&app, &artist).await.is_empty());
     assert_eq!(media_rows(&app), (0, 0), "no media left");
@@ -1517,14 +1417,14 @@ async fn publishing_and_deleting_songs_announce_events() {
     assert_eq!(event.artist_id, artist.id);
 
     // Deleted.
-    let response = call(
-        &app,
-        Some(&artist.token),
-        Method::DELETE,
-        &format!("/api/songs/{s}"),
-        None,
-    )
-    .await;
+    let response = app
+        .call(
+            Some(&artist.token),
+            Method::DELETE,
+            &format!("/api/songs/{s}"),
+            None,
+        )
+        .await;
     assert_eq!(response.status, 204, "{}", response.text());
     let gone = eventually(WAIT, "track.deleted", || async {
         deleted(&app).await.into_iter().find(|t| t.song_id == s)
@@ -1619,14 +1519,14 @@ async fn cached_reads_never_serve_a_hidden_changed_or_deleted_song() {
     assert_eq!(song_ok(&app, None, &b).await["title"], "Renamed");
 
     // Deleted: 404, and the list is empty.
-    let deleted = call(
-        &app,
-        Some(&artist.token),
-        Method::DELETE,
-        &format!("/api/songs/{b}"),
-        None,
-    )
-    .await;
+    let deleted = app
+        .call(
+            Some(&artist.token),
+            Method::DELETE,
+            &format!("/api/songs/{b}"),
+            None,
+        )
+        .await;
     assert_eq!(deleted.status, 204, "{}", deleted.text());
     assert_problem(&get_song(&app, None, &b).await, 404, "a deleted song");
     assert!(listed(&app, None, "").await.is_empty());

@@ -15,8 +15,11 @@ use spindle_shared::events::{
 };
 use spindle_tests::accounts::{User, register_admin, register_named};
 use spindle_tests::bus::EventBus;
-use spindle_tests::media::{Form, upload, wav};
-use spindle_tests::{TestApp, TestResponse, assert_problem, eventually, spawn_app_with};
+use spindle_tests::media::{Form, assert_song_shape, upload, wav};
+use spindle_tests::{
+    TestApp, TestResponse, assert_invalid, assert_problem, eventually, object_keys, spawn_app_with,
+    string_set,
+};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -24,30 +27,6 @@ const WAIT: Duration = Duration::from_secs(20);
 const ADMIN_EMAIL: &str = "boss@example.com";
 /// A well-formed id nobody has.
 const UNKNOWN_ID: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
-
-/// The fields of SongView.
-const SONG_FIELDS: &[&str] = &[
-    "id",
-    "title",
-    "artistId",
-    "artistName",
-    "albumId",
-    "genre",
-    "tags",
-    "isPublic",
-    "isVisible",
-    "durationMs",
-    "bitrateKbps",
-    "sampleRate",
-    "channels",
-    "codec",
-    "mimeType",
-    "sizeBytes",
-    "hasCover",
-    "playCount",
-    "createdAt",
-    "updatedAt",
-];
 
 // ---------------------------------------------------------------------------------------------
 // The app and its users
@@ -82,24 +61,6 @@ fn wav_song(title: &str, seed: u8) -> Form {
 // Requests
 // ---------------------------------------------------------------------------------------------
 
-/// A request as `token` (anonymous when `None`), with an optional JSON body.
-async fn call(
-    app: &TestApp,
-    token: Option<&str>,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> TestResponse {
-    let mut request = app.request(method, path);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    app.send(request).await
-}
-
 /// Uploads `form` as `artist`: the id of the 201 SongView of theirs.
 async fn upload_ok(app: &TestApp, artist: &User, form: &Form) -> String {
     let response = upload(app, artist.bearer(), form).await;
@@ -121,11 +82,12 @@ fn ids(items: &[Value]) -> Vec<String> {
 
 async fn get_song(app: &TestApp, token: Option<&str>, song_id: &str) -> TestResponse {
     let path = format!("/api/songs/{song_id}");
-    call(app, token, Method::GET, &path, None).await
+    app.call(token, Method::GET, &path, None).await
 }
 
 async fn patch(app: &TestApp, user: &User, path: &str, body: Value) -> TestResponse {
-    call(app, user.bearer(), Method::PATCH, path, Some(body)).await
+    app.call(user.bearer(), Method::PATCH, path, Some(body))
+        .await
 }
 
 /// The owner sets `isPublic`.
@@ -147,7 +109,7 @@ async fn set_visible(app: &TestApp, admin: &User, song_id: &str, visible: bool) 
 /// A signed media URL for the song, as `user` asks for it.
 async fn stream_url(app: &TestApp, user: &User, song_id: &str) -> String {
     let path = format!("/api/songs/{song_id}/stream");
-    let response = call(app, user.bearer(), Method::GET, &path, None).await;
+    let response = app.call(user.bearer(), Method::GET, &path, None).await;
     assert_eq!(response.status, 200, "{path}: {}", response.text());
     let url = response.json::<Value>()["url"]
         .as_str()
@@ -182,7 +144,7 @@ fn enc(value: &str) -> String {
 /// `GET /api/search?{query}` (already encoded) as `token`.
 async fn search_raw(app: &TestApp, token: Option<&str>, query: &str) -> TestResponse {
     let path = format!("/api/search?{query}");
-    call(app, token, Method::GET, &path, None).await
+    app.call(token, Method::GET, &path, None).await
 }
 
 /// What a search answered: song ids and (artist id, name), best first.
@@ -208,7 +170,11 @@ async fn search_with(app: &TestApp, token: Option<&str>, query: &str) -> Found {
         "search {query}"
     );
     let body: Value = response.json();
-    assert_eq!(keys(&body), set(&["songs", "artists"]), "{query}: {body}");
+    assert_eq!(
+        object_keys(&body),
+        string_set(&["songs", "artists"]),
+        "{query}: {body}"
+    );
     let songs = body["songs"].as_array().expect("songs");
     songs.iter().for_each(assert_song_shape);
     let artists = body["artists"]
@@ -216,7 +182,11 @@ async fn search_with(app: &TestApp, token: Option<&str>, query: &str) -> Found {
         .expect("artists")
         .iter()
         .map(|a| {
-            assert_eq!(keys(a), set(&["id", "name"]), "{query}: {body}");
+            assert_eq!(
+                object_keys(a),
+                string_set(&["id", "name"]),
+                "{query}: {body}"
+            );
             let name = a["name"].as_str().expect("artists[].name").to_string();
             (id(a), name)
         })
@@ -276,7 +246,7 @@ async fn assert_finds(
 
 async fn profile(app: &TestApp, token: Option<&str>, artist_id: &str) -> TestResponse {
     let path = format!("/api/artists/{artist_id}");
-    call(app, token, Method::GET, &path, None).await
+    app.call(token, Method::GET, &path, None).await
 }
 
 /// The profile as `token` sees it: 200, `{id, name, followers, following, songs}`.
@@ -291,8 +261,8 @@ async fn profile_ok(app: &TestApp, token: Option<&str>, artist: &User) -> Value 
     );
     let body: Value = response.json();
     assert_eq!(
-        keys(&body),
-        set(&["id", "name", "followers", "following", "songs"]),
+        object_keys(&body),
+        string_set(&["id", "name", "followers", "following", "songs"]),
         "{body}"
     );
     assert_eq!(body["id"], artist.id.as_str(), "{body}");
@@ -320,12 +290,12 @@ fn song_set(songs: &[&String]) -> BTreeSet<String> {
 
 async fn follow(app: &TestApp, token: Option<&str>, artist_id: &str) -> TestResponse {
     let path = format!("/api/artists/{artist_id}/follow");
-    call(app, token, Method::POST, &path, None).await
+    app.call(token, Method::POST, &path, None).await
 }
 
 async fn unfollow(app: &TestApp, token: Option<&str>, artist_id: &str) -> TestResponse {
     let path = format!("/api/artists/{artist_id}/follow");
-    call(app, token, Method::DELETE, &path, None).await
+    app.call(token, Method::DELETE, &path, None).await
 }
 
 #[track_caller]
@@ -336,13 +306,19 @@ fn assert_no_content(response: &TestResponse, what: &str) {
 
 /// `GET /api/me/following` as `user`: the items, their shape checked.
 async fn following(app: &TestApp, user: &User) -> Vec<Value> {
-    let response = call(app, user.bearer(), Method::GET, "/api/me/following", None).await;
+    let response = app
+        .call(user.bearer(), Method::GET, "/api/me/following", None)
+        .await;
     assert_eq!(response.status, 200, "{}", response.text());
     let body: Value = response.json();
-    assert_eq!(keys(&body), set(&["items"]), "{body}");
+    assert_eq!(object_keys(&body), string_set(&["items"]), "{body}");
     let items = body["items"].as_array().expect("items").clone();
     for item in &items {
-        assert_eq!(keys(item), set(&["id", "name", "followedAt"]), "{body}");
+        assert_eq!(
+            object_keys(item),
+            string_set(&["id", "name", "followedAt"]),
+            "{body}"
+        );
         let at = item["followedAt"].as_str().expect("followedAt");
         assert!(
             at.len() >= 20 && at.contains('T') && at.ends_with('Z'),
@@ -364,52 +340,6 @@ async fn followed_artists(app: &TestApp, user: &User) -> BTreeSet<(String, Strin
 // ---------------------------------------------------------------------------------------------
 // Shapes and problems
 // ---------------------------------------------------------------------------------------------
-
-fn keys(value: &Value) -> BTreeSet<String> {
-    value
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {value}"))
-        .keys()
-        .cloned()
-        .collect()
-}
-
-fn set(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|n| n.to_string()).collect()
-}
-
-#[track_caller]
-fn assert_song_shape(song: &Value) {
-    assert_eq!(keys(song), set(SONG_FIELDS), "SongView fields: {song}");
-    for field in ["id", "title", "artistId", "artistName", "codec", "mimeType"] {
-        let text = song[field].as_str();
-        assert!(text.is_some_and(|t| !t.is_empty()), "{field}: {song}");
-    }
-    for field in ["isPublic", "isVisible", "hasCover"] {
-        assert!(song[field].is_boolean(), "{field}: {song}");
-    }
-    let tags = song["tags"].as_array();
-    assert!(
-        tags.is_some_and(|t| t.iter().all(Value::is_string)),
-        "tags: {song}"
-    );
-}
-
-/// A 422 naming exactly `fields` in `errors`.
-#[track_caller]
-fn assert_invalid(response: &TestResponse, fields: &[&str], what: &str) {
-    let body = assert_problem(response, 422, what);
-    let named: BTreeSet<String> = body["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{what}: a 422 lists its errors: {body}"))
-        .iter()
-        .map(|e| {
-            assert!(e["message"].is_string(), "{what}: {body}");
-            e["field"].as_str().expect("errors[].field").to_string()
-        })
-        .collect();
-    assert_eq!(named, set(fields), "{what}: {body}");
-}
 
 // ---------------------------------------------------------------------------------------------
 // Events
@@ -835,7 +765,11 @@ async fn search_input_is_validated_and_fts_syntax_in_it_is_harmless() {
         let response = search_raw(&app, None, &format!("q={}", enc(q))).await;
         assert_eq!(response.status, 200, "q={q:?}: {}", response.text());
         let body: Value = response.json();
-        assert_eq!(keys(&body), set(&["songs", "artists"]), "{q:?}: {body}");
+        assert_eq!(
+            object_keys(&body),
+            string_set(&["songs", "artists"]),
+            "{q:?}: {body}"
+        );
         assert!(
             body["songs"].is_array() && body["artists"].is_array(),
             "{body}"
@@ -1132,7 +1066,9 @@ async fn follow_requests_that_make_no_sense_are_refused() {
     for token in [None, Some("not-a-token")] {
         assert_problem(&follow(&app, token, &ann.id).await, 401, "follow");
         assert_problem(&unfollow(&app, token, &ann.id).await, 401, "unfollow");
-        let response = call(&app, token, Method::GET, "/api/me/following", None).await;
+        let response = app
+            .call(token, Method::GET, "/api/me/following", None)
+            .await;
         assert_problem(&response, 401, "following");
     }
     let body = profile_ok(&app, None, &ann).await;
@@ -1153,14 +1089,14 @@ async fn follow_requests_that_make_no_sense_are_refused() {
 
 /// `user`'s notification inbox, newest first.
 async fn inbox(app: &TestApp, user: &User) -> Vec<Value> {
-    let response = call(
-        app,
-        user.bearer(),
-        Method::GET,
-        "/api/notifications?limit=100",
-        None,
-    )
-    .await;
+    let response = app
+        .call(
+            user.bearer(),
+            Method::GET,
+            "/api/notifications?limit=100",
+            None,
+        )
+        .await;
     assert_eq!(response.status, 200, "inbox: {}", response.text());
     response.json::<Value>()["items"]
         .as_array()
@@ -1311,7 +1247,7 @@ async fn a_deleted_artists_songs_media_and_follows_leave_the_catalog() {
 
     // The admin deletes the account at auth.
     let path = format!("/api/admin/users/{}", doomed.id);
-    let response = call(&app, admin.bearer(), Method::DELETE, &path, None).await;
+    let response = app.call(admin.bearer(), Method::DELETE, &path, None).await;
     assert_no_content(&response, "delete the user");
 
     // The catalog erases them.
