@@ -18,14 +18,12 @@
 //!   (sendfile, no access log) on loopback in the same run: MB/s and the ratio.
 
 use crate::auth::expect;
+use crate::load::connect;
 use anyhow::{Context, Result, bail};
-use bytes::Bytes;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Empty};
-use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HOST, HeaderValue};
 use hyper::{Request, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use spindle_shared::http::percent_encode;
 use spindle_tests::TestApp;
@@ -37,7 +35,6 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 
 const LIFTED_LIMITS: &str =
@@ -540,16 +537,6 @@ async fn upload(app: &TestApp, media: &[u8]) -> Result<String> {
 // ---------------------------------------------------------------------------------------------
 // Load
 // ---------------------------------------------------------------------------------------------
-
-async fn connect(addr: SocketAddr) -> Result<SendRequest<Empty<Bytes>>> {
-    let stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
-}
 
 /// What the searches answered: songs and artists in all, and each path's latencies (µs).
 #[derive(Default)]

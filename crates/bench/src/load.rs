@@ -136,7 +136,8 @@ async fn connection(
     Ok(result)
 }
 
-async fn connect(addr: SocketAddr) -> Result<SendRequest<Empty<Bytes>>> {
+/// An HTTP/1.1 connection to `addr` (no Nagle), its driver spawned.
+pub async fn connect(addr: SocketAddr) -> Result<SendRequest<Empty<Bytes>>> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
