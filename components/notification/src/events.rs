@@ -101,7 +101,9 @@ fn handle(store: &Store, transport: &Transport, envelope: &Envelope) -> Result<(
         Event::UserRoleChanged(_)
         | Event::UserBlocked(_)
         | Event::TrackDeleted(_)
-        | Event::SyncCommand(_) => Ok(()),
+        | Event::SyncCommand(_)
+        | Event::AlbumChanged(_)
+        | Event::AlbumDeleted(_) => Ok(()),
     }
 }
 

@@ -119,6 +119,45 @@ pub fn send(
     timeout: std::time::Duration,
     max_body: usize,
 ) -> Result<Reply, String> {
+    start(method, url, headers, body, timeout)?.finish(max_body)
+}
+
+/// One outbound request to make: see [`send_all`].
+pub struct Outbound<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub headers: &'a [(&'a str, &'a str)],
+    pub body: &'a [u8],
+}
+
+/// Sends every request at once and waits for all of them: the answers in the same order
+/// (each as [`send`] answers it).
+pub fn send_all(
+    requests: &[Outbound<'_>],
+    timeout: std::time::Duration,
+    max_body: usize,
+) -> Vec<Result<Reply, String>> {
+    let started: Vec<_> = requests
+        .iter()
+        .map(|r| start(r.method, r.url, r.headers, r.body, timeout))
+        .collect();
+    started
+        .into_iter()
+        .map(|pending| pending.and_then(|p| p.finish(max_body)))
+        .collect()
+}
+
+/// A request sent whose response has not been read yet.
+struct Pending(spin_sdk::wit::wasi::http0_2_0::types::FutureIncomingResponse);
+
+/// Sends a request (its body written in full) without waiting for the response.
+fn start(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: std::time::Duration,
+) -> Result<Pending, String> {
     use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
     use spin_sdk::wit::wasi::http0_2_0::types::{
         Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
@@ -176,44 +215,51 @@ pub fn send(
         }
     }
     OutgoingBody::finish(outgoing_body, None).map_err(|e| format!("{e:?}"))?;
+    Ok(Pending(pending))
+}
 
-    let response = loop {
-        if let Some(result) = pending.get() {
-            break result
-                .map_err(|()| "response taken twice".to_string())?
-                .map_err(|e| format!("{e:?}"))?;
+impl Pending {
+    /// Waits for the response and reads at most `max_body` bytes of its body.
+    fn finish(self, max_body: usize) -> Result<Reply, String> {
+        let pending = self.0;
+        let response = loop {
+            if let Some(result) = pending.get() {
+                break result
+                    .map_err(|()| "response taken twice".to_string())?
+                    .map_err(|e| format!("{e:?}"))?;
+            }
+            pending.subscribe().block();
+        };
+        let status = response.status();
+        let headers = response
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(name, value)| {
+                (
+                    name.to_ascii_lowercase(),
+                    String::from_utf8_lossy(&value).into_owned(),
+                )
+            })
+            .collect();
+        let incoming = response.consume().map_err(|()| "response has no body")?;
+        let stream = incoming
+            .stream()
+            .map_err(|()| "response body has no stream")?;
+        let mut bytes = Vec::new();
+        while bytes.len() < max_body {
+            match stream.blocking_read((max_body - bytes.len()) as u64) {
+                Ok(chunk) => bytes.extend_from_slice(&chunk),
+                Err(wasi::io::streams::StreamError::Closed) => break,
+                Err(e) => return Err(format!("reading the body: {e:?}")),
+            }
         }
-        pending.subscribe().block();
-    };
-    let status = response.status();
-    let headers = response
-        .headers()
-        .entries()
-        .into_iter()
-        .map(|(name, value)| {
-            (
-                name.to_ascii_lowercase(),
-                String::from_utf8_lossy(&value).into_owned(),
-            )
+        Ok(Reply {
+            status,
+            headers,
+            body: bytes,
         })
-        .collect();
-    let incoming = response.consume().map_err(|()| "response has no body")?;
-    let stream = incoming
-        .stream()
-        .map_err(|()| "response body has no stream")?;
-    let mut bytes = Vec::new();
-    while bytes.len() < max_body {
-        match stream.blocking_read((max_body - bytes.len()) as u64) {
-            Ok(chunk) => bytes.extend_from_slice(&chunk),
-            Err(wasi::io::streams::StreamError::Closed) => break,
-            Err(e) => return Err(format!("reading the body: {e:?}")),
-        }
     }
-    Ok(Reply {
-        status,
-        headers,
-        body: bytes,
-    })
 }
 
 /// Splits an absolute URL into (https?, authority, path and query).

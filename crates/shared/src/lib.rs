@@ -5,6 +5,8 @@ pub mod auth;
 pub mod events;
 pub mod health;
 pub mod http;
+pub mod http_io;
+pub mod images;
 pub mod migrations;
 pub mod problem;
 pub mod sql;

@@ -37,6 +37,8 @@ pub fn topic(event: &Event) -> &'static str {
         Event::TrackPublished(_) => "track.published",
         Event::TrackDeleted(_) => "track.deleted",
         Event::PlaylistShared(_) => "playlist.shared",
+        Event::AlbumChanged(_) => "album.changed",
+        Event::AlbumDeleted(_) => "album.deleted",
         Event::ArtistFollowed(_) => "artist.followed",
         Event::ArtistUnfollowed(_) => "artist.unfollowed",
         Event::SyncCommand(_) => "sync.command",
