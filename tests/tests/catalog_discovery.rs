@@ -1,9 +1,11 @@
 //! Discovery in the `catalog` component, end to end: full-text search (`GET /api/search`),
 //! artist profiles, follows and the events they announce, the release alert a follower gets in
-//! the `notification` inbox, and the erasure of a deleted artist's songs (`user.deleted` from
-//! auth). The real `spin.toml` runs in-process against its own `redis-server`, with real
-//! accounts from the `auth` component and uploads of the media fixtures in
-//! `tests/fixtures/media/`; events are read back from Redis (`spindle:events:TOPIC`).
+//! the `notification` inbox, the erasure of a deleted artist's songs (`user.deleted` from
+//! auth), and albums (`album.changed`/`album.deleted` from playlists, published here straight
+//! onto the bus) in search and in `GET /api/songs?album=`. The real `spin.toml` runs in-process
+//! against its own `redis-server`, with real accounts from the `auth` component and uploads of
+//! the media fixtures in `tests/fixtures/media/`; events are read back from Redis
+//! (`spindle:events:TOPIC`).
 //!
 //! Every test starts its own app.
 
@@ -11,7 +13,8 @@ use redis::AsyncCommands;
 use reqwest::Method;
 use serde_json::{Value, json};
 use spindle_shared::events::{
-    ArtistFollowed, ArtistUnfollowed, Envelope, Event, TrackDeleted, TrackPublished,
+    AlbumChanged, AlbumDeleted, ArtistFollowed, ArtistUnfollowed, Envelope, Event, TrackDeleted,
+    TrackPublished, new_envelope,
 };
 use spindle_tests::accounts::{User, register_admin, register_named};
 use spindle_tests::bus::EventBus;
@@ -147,11 +150,12 @@ async fn search_raw(app: &TestApp, token: Option<&str>, query: &str) -> TestResp
     app.call(token, Method::GET, &path, None).await
 }
 
-/// What a search answered: song ids and (artist id, name), best first.
+/// What a search answered: song ids, (artist id, name) and albums, best first.
 #[derive(Debug)]
 struct Found {
     songs: Vec<String>,
     artists: Vec<(String, String)>,
+    albums: Vec<Value>,
 }
 
 impl Found {
@@ -160,7 +164,7 @@ impl Found {
     }
 }
 
-/// `GET /api/search?{query}` as `token`: 200 with `{songs, artists}`, shapes checked.
+/// `GET /api/search?{query}` as `token`: 200 with `{songs, artists, albums}`, shapes checked.
 async fn search_with(app: &TestApp, token: Option<&str>, query: &str) -> Found {
     let response = search_raw(app, token, query).await;
     assert_eq!(response.status, 200, "search {query}: {}", response.text());
@@ -172,7 +176,7 @@ async fn search_with(app: &TestApp, token: Option<&str>, query: &str) -> Found {
     let body: Value = response.json();
     assert_eq!(
         object_keys(&body),
-        string_set(&["songs", "artists"]),
+        string_set(&["songs", "artists", "albums"]),
         "{query}: {body}"
     );
     let songs = body["songs"].as_array().expect("songs");
@@ -191,9 +195,25 @@ async fn search_with(app: &TestApp, token: Option<&str>, query: &str) -> Found {
             (id(a), name)
         })
         .collect();
+    let albums = body["albums"].as_array().expect("albums").clone();
+    for album in &albums {
+        assert_eq!(
+            object_keys(album),
+            string_set(&["id", "title", "artistId", "artistName", "description"]),
+            "{query}: {body}"
+        );
+        for key in ["id", "title", "artistId", "artistName"] {
+            assert!(album[key].is_string(), "{query}: albums[].{key}: {body}");
+        }
+        assert!(
+            album["description"].is_string() || album["description"].is_null(),
+            "{query}: {body}"
+        );
+    }
     Found {
         songs: ids(songs),
         artists,
+        albums,
     }
 }
 
@@ -767,11 +787,11 @@ async fn search_input_is_validated_and_fts_syntax_in_it_is_harmless() {
         let body: Value = response.json();
         assert_eq!(
             object_keys(&body),
-            string_set(&["songs", "artists"]),
+            string_set(&["songs", "artists", "albums"]),
             "{q:?}: {body}"
         );
         assert!(
-            body["songs"].is_array() && body["artists"].is_array(),
+            body["songs"].is_array() && body["artists"].is_array() && body["albums"].is_array(),
             "{body}"
         );
     }
@@ -804,7 +824,7 @@ async fn search_input_is_validated_and_fts_syntax_in_it_is_harmless() {
         assert_eq!(response.status, 200, "{query:?}: {}", response.text());
         assert_eq!(
             response.json::<Value>(),
-            json!({ "songs": [], "artists": [] }),
+            json!({ "songs": [], "artists": [], "albums": [] }),
             "{query:?}"
         );
     }
@@ -1324,4 +1344,334 @@ async fn a_deleted_artists_songs_media_and_follows_leave_the_catalog() {
         1,
         "only the other artist's media is left"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Albums (`album.changed` and `album.deleted`, published as the playlists component does)
+// ---------------------------------------------------------------------------------------------
+
+/// An album as `album.changed` carries it.
+fn album(id: &str, artist: &User, title: &str, description: Option<&str>) -> AlbumChanged {
+    AlbumChanged {
+        album_id: id.into(),
+        artist_id: artist.id.clone(),
+        title: title.into(),
+        description: description.map(str::to_string),
+        listed: true,
+        song_ids: Vec::new(),
+        revision: 1,
+    }
+}
+
+fn album_changed(album: &AlbumChanged) -> Envelope {
+    new_envelope(
+        Event::AlbumChanged(album.clone()),
+        "playlists",
+        "test-correlation",
+    )
+}
+
+fn album_deleted(album_id: &str, artist: &User) -> Envelope {
+    new_envelope(
+        Event::AlbumDeleted(AlbumDeleted {
+            album_id: album_id.into(),
+            artist_id: artist.id.clone(),
+        }),
+        "playlists",
+        "test-correlation",
+    )
+}
+
+/// Publishes `envelope` as a producer does and waits until the catalog handled it.
+async fn deliver(app: &TestApp, envelope: &Envelope) {
+    EventBus::connect(&app.redis.url())
+        .await
+        .publish(envelope)
+        .await;
+    wait_processed(app, "catalog", &envelope.id).await;
+}
+
+/// The ids of the albums `q` finds, anonymously.
+async fn albums_found(app: &TestApp, q: &str) -> Vec<String> {
+    ids(&search(app, None, q).await.albums)
+}
+
+/// `GET /api/songs?album=ID` (anonymous): the song ids listed, shapes checked.
+async fn album_songs(app: &TestApp, album_id: &str) -> BTreeSet<String> {
+    let path = format!("/api/songs?album={album_id}&limit=100");
+    let response = app.get(&path).await;
+    assert_eq!(response.status, 200, "{path}: {}", response.text());
+    let body: Value = response.json();
+    let items = body["items"].as_array().expect("items");
+    items.iter().for_each(assert_song_shape);
+    assert!(
+        items.iter().all(|s| s["albumId"] == album_id),
+        "{path}: {body}"
+    );
+    ids(items).into_iter().collect()
+}
+
+#[tokio::test]
+async fn a_listed_album_is_found_by_title_prefix_accent_folded_and_an_unlisted_one_is_not() {
+    let app = start(&[]).await;
+    let artist = register_named(&app, "ana@example.com", "artist", "Ana Aurora").await;
+    let listener = register_named(&app, "lou@example.com", "listener", "Lou Listens").await;
+    let song = upload_ok(&app, &artist, &song("tone.mp3", "Opening")).await;
+
+    let mut listed = album(
+        "01J0ALBUMLISTED00000000000",
+        &artist,
+        "Crème Brûlée Sessions",
+        Some("Late night recordings"),
+    );
+    listed.song_ids = vec![song.clone()];
+    let mut unlisted = album("01J0ALBUMUNLISTED000000000", &artist, "Crème Secrète", None);
+    unlisted.listed = false;
+    deliver(&app, &album_changed(&listed)).await;
+    deliver(&app, &album_changed(&unlisted)).await;
+
+    // The whole answer, for anyone.
+    for token in [None, listener.bearer(), artist.bearer()] {
+        let found = search(&app, token, "creme brul").await;
+        assert_eq!(
+            found.albums,
+            vec![json!({
+                "id": listed.album_id,
+                "title": "Crème Brûlée Sessions",
+                "artistId": artist.id,
+                "artistName": "Ana Aurora",
+                "description": "Late night recordings",
+            })],
+            "{found:?}"
+        );
+    }
+    // Prefixes, case and accents; the artist's name and the description match too.
+    for q in [
+        "Crè",
+        "CREME",
+        "brûl",
+        "sess",
+        "crème sessions",
+        "aurora",
+        "late nig",
+    ] {
+        assert_eq!(
+            albums_found(&app, q).await,
+            vec![listed.album_id.clone()],
+            "{q}"
+        );
+    }
+    // The unlisted one is never found, not even by its own artist.
+    for q in ["secrete", "secrète", "crème"] {
+        for token in [None, artist.bearer()] {
+            let found = search(&app, token, q).await;
+            assert!(
+                !ids(&found.albums).contains(&unlisted.album_id),
+                "{q}: {found:?}"
+            );
+        }
+    }
+    // Nothing else matches; a title without a description answers null.
+    assert!(albums_found(&app, "zzz").await.is_empty());
+    let mut plain = album("01J0ALBUMPLAIN000000000000", &artist, "Plainsong", None);
+    plain.song_ids = vec![song.clone()];
+    deliver(&app, &album_changed(&plain)).await;
+    let found = search(&app, None, "plainsong").await;
+    assert_eq!(found.albums.len(), 1, "{found:?}");
+    assert_eq!(found.albums[0]["description"], Value::Null, "{found:?}");
+}
+
+#[tokio::test]
+async fn an_album_made_unlisted_or_deleted_leaves_search_and_a_late_change_does_not_return_it() {
+    let app = start(&[]).await;
+    let artist = register_named(&app, "vic@example.com", "artist", "Vic Vinyl").await;
+    let song = upload_ok(&app, &artist, &song("tone.mp3", "Groove")).await;
+    let mut changed = album(
+        "01J0ALBUMFADING0000000000",
+        &artist,
+        "Fading Echoes",
+        Some("A farewell"),
+    );
+    changed.song_ids = vec![song.clone()];
+    let id = changed.album_id.clone();
+    deliver(&app, &album_changed(&changed)).await;
+    assert_eq!(albums_found(&app, "fading").await, vec![id.clone()]);
+
+    // Made unlisted: gone from search (the songs stay in it).
+    changed.revision += 1;
+    changed.listed = false;
+    deliver(&app, &album_changed(&changed)).await;
+    eventually(WAIT, "the unlisted album to leave search", || async {
+        albums_found(&app, "fading").await.is_empty().then_some(())
+    })
+    .await;
+    assert!(albums_found(&app, "farewell").await.is_empty());
+
+    // Listed again, renamed: found by the new title only.
+    changed.revision += 1;
+    changed.listed = true;
+    changed.title = "Echoes Returning".into();
+    deliver(&app, &album_changed(&changed)).await;
+    eventually(WAIT, "the renamed album in search", || async {
+        (albums_found(&app, "returning").await == vec![id.clone()]).then_some(())
+    })
+    .await;
+    assert!(albums_found(&app, "fading").await.is_empty());
+    assert_eq!(album_songs(&app, &id).await, song_set(&[&song]));
+
+    // Deleted: gone from search, its songs in no album.
+    deliver(&app, &album_deleted(&id, &artist)).await;
+    eventually(WAIT, "the deleted album to leave search", || async {
+        albums_found(&app, "echoes").await.is_empty().then_some(())
+    })
+    .await;
+    assert!(album_songs(&app, &id).await.is_empty());
+    let view: Value = get_song(&app, None, &song).await.json();
+    assert_eq!(view["albumId"], Value::Null, "{view}");
+
+    // A late album.changed (a retry, or one that was delayed) does not bring it back.
+    deliver(&app, &album_changed(&changed)).await;
+    assert!(albums_found(&app, "echoes").await.is_empty());
+    assert!(albums_found(&app, "returning").await.is_empty());
+    assert!(album_songs(&app, &id).await.is_empty());
+
+    // An album.deleted arriving before the album's first album.changed is a tombstone too.
+    let mut early = album("01J0ALBUMEARLYDEATH0000000", &artist, "Never Seen", None);
+    early.song_ids = vec![song.clone()];
+    deliver(&app, &album_deleted(&early.album_id, &artist)).await;
+    deliver(&app, &album_changed(&early)).await;
+    assert!(albums_found(&app, "never seen").await.is_empty());
+    assert!(album_songs(&app, &early.album_id).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_albums_songs_are_its_artists_named_songs_and_a_repeated_event_changes_nothing_more() {
+    let app = start(&[]).await;
+    let artist = register_named(&app, "ida@example.com", "artist", "Ida Indigo").await;
+    let other = register_named(&app, "oto@example.com", "artist", "Oto Other").await;
+    let one = upload_ok(&app, &artist, &wav_song("One", 1)).await;
+    let two = upload_ok(&app, &artist, &wav_song("Two", 2)).await;
+    let three = upload_ok(&app, &artist, &wav_song("Three", 3)).await;
+    let theirs = upload_ok(&app, &other, &wav_song("Not Yours", 4)).await;
+
+    let mut changed = album("01J0ALBUMINDIGO00000000000", &artist, "Indigo", None);
+    let id = changed.album_id.clone();
+    // Cached before: the list reads empty, then the event must invalidate it.
+    assert!(album_songs(&app, &id).await.is_empty());
+    changed.song_ids = vec![one.clone(), two.clone(), theirs.clone()];
+    let first = album_changed(&changed);
+    deliver(&app, &first).await;
+    eventually(WAIT, "the album's songs", || async {
+        (album_songs(&app, &id).await == song_set(&[&one, &two])).then_some(())
+    })
+    .await;
+    let view: Value = get_song(&app, None, &theirs).await.json();
+    assert_eq!(
+        view["albumId"],
+        Value::Null,
+        "another artist's song does not join: {view}"
+    );
+    let before: Vec<Value> = {
+        let mut views = Vec::new();
+        for s in [&one, &two, &three, &theirs] {
+            views.push(get_song(&app, None, s).await.json::<Value>());
+        }
+        views
+    };
+
+    // The same event again (redelivered), and the same content in a new event: nothing more.
+    let mut bus = EventBus::connect(&app.redis.url()).await;
+    bus.publish(&first).await;
+    let again = album_changed(&changed);
+    deliver(&app, &again).await;
+    let entries: Vec<String> = events(&app, "album.changed")
+        .await
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(
+        entries.iter().filter(|e| **e == first.id).count(),
+        2,
+        "{entries:?}"
+    );
+    assert_eq!(album_songs(&app, &id).await, song_set(&[&one, &two]));
+    for (s, was) in [&one, &two, &three, &theirs].into_iter().zip(&before) {
+        let now: Value = get_song(&app, None, s).await.json();
+        assert_eq!(&now, was, "song {s} unchanged");
+    }
+    let found = search(&app, None, "indigo").await;
+    assert_eq!(
+        ids(&found.albums),
+        vec![id.clone()],
+        "indexed once: {found:?}"
+    );
+
+    // The track list changes: one leaves, three joins.
+    let stale = {
+        let mut old = changed.clone();
+        old.song_ids = vec![one.clone()];
+        album_changed(&old)
+    };
+    changed.revision += 1;
+    changed.song_ids = vec![three.clone(), two.clone()];
+    deliver(&app, &album_changed(&changed)).await;
+    eventually(WAIT, "the new track list", || async {
+        (album_songs(&app, &id).await == song_set(&[&two, &three])).then_some(())
+    })
+    .await;
+    let view: Value = get_song(&app, None, &one).await.json();
+    assert_eq!(view["albumId"], Value::Null, "{view}");
+
+    // An older event delivered late loses to the newer one.
+    deliver(&app, &stale).await;
+    assert_eq!(album_songs(&app, &id).await, song_set(&[&two, &three]));
+
+    // Its songs stay the artist's when another album of someone else names them.
+    let mut foreign = album("01J0ALBUMFOREIGN0000000000", &other, "Borrowed", None);
+    foreign.song_ids = vec![two.clone(), theirs.clone()];
+    deliver(&app, &album_changed(&foreign)).await;
+    eventually(WAIT, "the other artist's album", || async {
+        (album_songs(&app, &foreign.album_id).await == song_set(&[&theirs])).then_some(())
+    })
+    .await;
+    assert_eq!(album_songs(&app, &id).await, song_set(&[&two, &three]));
+}
+
+#[tokio::test]
+async fn a_deleted_artists_albums_leave_search_and_their_songs() {
+    let app = start_with_admin().await;
+    let doomed = register_named(&app, "dan@example.com", "artist", "Dan Dusk").await;
+    let admin = register_admin(&app, ADMIN_EMAIL).await;
+    let track = upload_ok(&app, &doomed, &song("tone.mp3", "Last Light")).await;
+    let mut changed = album(
+        "01J0ALBUMDUSK0000000000000",
+        &doomed,
+        "Twilight Tapes",
+        None,
+    );
+    changed.song_ids = vec![track.clone()];
+    deliver(&app, &album_changed(&changed)).await;
+    assert_eq!(
+        albums_found(&app, "twilight").await,
+        vec![changed.album_id.clone()]
+    );
+
+    let path = format!("/api/admin/users/{}", doomed.id);
+    let response = app.call(admin.bearer(), Method::DELETE, &path, None).await;
+    assert_no_content(&response, "delete the user");
+    eventually(
+        WAIT,
+        "the deleted artist's album to leave search",
+        || async {
+            albums_found(&app, "twilight")
+                .await
+                .is_empty()
+                .then_some(())
+        },
+    )
+    .await;
+    // A late album.changed does not bring it back.
+    deliver(&app, &album_changed(&changed)).await;
+    assert!(albums_found(&app, "twilight").await.is_empty());
+    assert!(album_songs(&app, &changed.album_id).await.is_empty());
 }

@@ -1,5 +1,6 @@
-//! The catalog's events: `track.published` and `track.deleted` through its outbox, and the
-//! artist names it asks auth for.
+//! The catalog's events: `track.published` and `track.deleted` through its outbox, the
+//! artist names it asks auth for, and what it consumes (`user.deleted`, `album.changed`,
+//! `album.deleted`).
 
 use crate::store::{Song, Store};
 use spindle_shared::Problem;
@@ -80,17 +81,22 @@ pub fn artist_name(store: &Store, artist_id: &str) -> Result<String, Problem> {
 pub const GROUP: &str = "catalog";
 
 /// Handles every pending event of the topics the catalog consumes: `user.deleted` (the
-/// artist's songs and media go, the user's follows end).
+/// artist's songs, media and albums go, the user's follows end), `album.changed` and
+/// `album.deleted` (the catalog's copy of albums, for search and `songs.album_id`).
 pub fn drain() -> Result<spindle_shared::events::DrainReport, String> {
     let redis_url =
         spindle_shared::variable("redis_url").ok_or("the redis_url variable is not set")?;
     let handle = |envelope: &spindle_shared::events::Envelope| match &envelope.payload {
         Event::UserDeleted(e) => erase_user(&e.user_id).map_err(|p| p.to_string()),
+        Event::AlbumChanged(e) => crate::albums::changed(e).map_err(|p| p.to_string()),
+        Event::AlbumDeleted(e) => crate::albums::deleted(e).map_err(|p| p.to_string()),
         _ => Ok(()),
     };
     spindle_shared::events::Consumer::connect(&redis_url, GROUP)
         .map_err(|e| e.to_string())?
         .on("user.deleted", handle)
+        .on("album.changed", handle)
+        .on("album.deleted", handle)
         .drain()
         .map_err(|e| e.to_string())
 }
@@ -123,6 +129,7 @@ fn erase_user(user_id: &str) -> Result<(), Problem> {
         &[spindle_shared::sql::text(user_id)],
     )?;
     crate::search::remove(&store, "artist", user_id)?;
+    store.transaction(|| crate::albums::erase_artist(&store, user_id))?;
     crate::cache::invalidate();
     flush(&store);
     Ok(())

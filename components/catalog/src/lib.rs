@@ -16,7 +16,7 @@
 //! | `GET /api/artists/:id`                       | anyone         | profile and the songs one may see    |
 //! | `POST/DELETE /api/artists/:id/follow`        | user           | 204                                  |
 //! | `GET /api/me/following`                      | user           | the artists followed                 |
-//! | `GET /api/search?q=&limit=`                  | anyone         | songs and artists, ranked (FTS5)     |
+//! | `GET /api/search?q=&limit=`                  | anyone         | songs, artists and albums, ranked    |
 //! | `GET /api/admin/songs`                       | admin          | every song                           |
 //! | `PATCH /api/admin/songs/:id/visible`         | admin          | hide or show a song                  |
 //!
@@ -25,14 +25,16 @@
 //! bucket URL and `/api/media/...` is not used). Events:
 //! `track.published` (the first time a song becomes visible to listeners), `track.deleted`,
 //! `artist.followed`, `artist.unfollowed`;
-//! consumed: `user.deleted` (the artist's songs and media go).
+//! consumed: `user.deleted` (the artist's songs, media and albums go), `album.changed` (from
+//! `playlists`: the album is indexed for search while listed, and the songs it names that are
+//! its artist's get its `albumId`), `album.deleted` (out of search, its songs in no album).
 
+mod albums;
 mod artists;
 mod cache;
 mod caller;
 mod config;
 mod events;
-mod http_io;
 mod media;
 mod search;
 mod songs;
@@ -44,6 +46,7 @@ use spin_sdk::http::{IncomingRequest, IntoResponse, Method, Response, ResponseOu
 use spin_sdk::{http_component, redis_component};
 use spindle_shared::Problem;
 use spindle_shared::http::problem_fallback;
+use spindle_shared::http_io;
 
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {

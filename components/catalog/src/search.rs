@@ -1,6 +1,7 @@
-//! Search over songs and artists with SQLite FTS5: every word of the query is a prefix, case
-//! and accents fold (`unicode61 remove_diacritics 2`), results rank by bm25, and only what the
-//! caller may see comes back.
+//! Search over songs, artists and albums with SQLite FTS5: every word of the query is a
+//! prefix, case and accents fold (`unicode61 remove_diacritics 2`), results rank by bm25, and
+//! only what the caller may see comes back (albums: only listed ones, kept up to date from the
+//! `album.changed` and `album.deleted` events, see `albums.rs`).
 
 use crate::caller;
 use crate::store::{Song, Store};
@@ -8,7 +9,7 @@ use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
 use spindle_shared::auth::Role;
 use spindle_shared::http::{json, query_pairs};
-use spindle_shared::sql::{get_text, int, text};
+use spindle_shared::sql::{get_opt_text, get_text, int, text};
 
 const MAX_QUERY_CHARS: usize = 200;
 const DEFAULT_LIMIT: u32 = 20;
@@ -49,6 +50,16 @@ pub fn index_artist(store: &Store, artist_id: &str, name: &str) -> Result<(), Pr
     Ok(())
 }
 
+/// Re-indexes a listed album: its title, and its artist's name and description.
+pub fn index_album(store: &Store, album_id: &str, title: &str, extra: &str) -> Result<(), Problem> {
+    remove(store, "album", album_id)?;
+    store.run(
+        "INSERT INTO search (kind, ref_id, name, extra) VALUES ('album', ?, ?, ?)",
+        &[text(album_id), text(title), text(extra)],
+    )?;
+    Ok(())
+}
+
 pub fn remove(store: &Store, kind: &str, id: &str) -> Result<(), Problem> {
     store.run(
         "DELETE FROM search WHERE kind = ? AND ref_id = ?",
@@ -69,7 +80,8 @@ pub fn fts_query(input: &str) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" "))
 }
 
-/// `GET /api/search?q=&limit=`: `{songs, artists}`, best first.
+/// `GET /api/search?q=&limit=`: `{songs, artists, albums}`, best first; albums
+/// `{id, title, artistId, artistName, description}`, only listed ones.
 pub fn search(req: Request, _params: Params) -> Response {
     crate::respond(|| {
         let claims = caller::optional(&req)?;
@@ -102,7 +114,7 @@ pub fn search(req: Request, _params: Params) -> Response {
         let Some(query) = fts_query(&q) else {
             return Ok(json(
                 200,
-                &serde_json::json!({ "songs": [], "artists": [] }),
+                &serde_json::json!({ "songs": [], "artists": [], "albums": [] }),
             ));
         };
         let store = Store::open()?;
@@ -136,9 +148,30 @@ pub fn search(req: Request, _params: Params) -> Response {
             .iter()
             .map(|r| serde_json::json!({ "id": get_text(&r.values, 0), "name": get_text(&r.values, 1) }))
             .collect();
+        let found = store.run(
+            "SELECT al.id, al.title, al.artist_id, COALESCE(a.name, ''), al.description
+             FROM search x JOIN albums al ON al.id = x.ref_id
+               LEFT JOIN artists a ON a.id = al.artist_id
+             WHERE search MATCH ?1 AND x.kind = 'album' AND al.listed = 1 AND al.deleted = 0
+             ORDER BY bm25(search, 0, 0, 10.0, 2.0) LIMIT ?2",
+            &[text(&query), int(limit)],
+        )?;
+        let albums: Vec<_> = found
+            .rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": get_text(&r.values, 0),
+                    "title": get_text(&r.values, 1),
+                    "artistId": get_text(&r.values, 2),
+                    "artistName": get_text(&r.values, 3),
+                    "description": get_opt_text(&r.values, 4),
+                })
+            })
+            .collect();
         Ok(json(
             200,
-            &serde_json::json!({ "songs": songs, "artists": artists }),
+            &serde_json::json!({ "songs": songs, "artists": artists, "albums": albums }),
         ))
     })
 }

@@ -1,4 +1,5 @@
-//! The catalog's SQLite database (label `catalog`): songs, artists and follows.
+//! The catalog's SQLite database (label `catalog`): songs, artists, follows and the albums
+//! it learns of from `playlists`.
 
 use serde::Serialize;
 use spin_sdk::sqlite::Value;
@@ -7,10 +8,16 @@ use spindle_shared::migrations::Migration;
 use spindle_shared::sql::{Db, get_int, get_opt_int, get_opt_text, get_text, int, opt_text, text};
 use spindle_shared::time::{now_ms, rfc3339};
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../../../migrations/catalog/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../../../migrations/catalog/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../../../migrations/catalog/0002_albums.sql"),
+    },
+];
 
 /// The component's database; [`Db`]'s `run` and `transaction` through `Deref`.
 pub struct Store {
