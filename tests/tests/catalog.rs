@@ -377,18 +377,20 @@ async fn an_mp3_upload_reads_duration_format_and_tags_from_the_file() {
 async fn a_flac_upload_takes_the_form_fields_over_the_tags() {
     let app = start(&[]).await;
     let artist = register(&app, "ann@example.com", "artist").await;
+    // albumId names one of the artist's albums (at the playlists component).
+    let album = spindle_tests::playlists::album(&app, &artist.token, "Dawn").await;
 
     let form = flac()
         .text("title", "Morning Light")
         .text("genre", "Ambient")
         .text("tags", "Calm, night ,calm")
-        .text("albumId", "album-1")
+        .text("albumId", &album)
         .text("isPublic", "true");
     let song = upload_ok(&app, &artist, &form).await;
     assert_eq!(song["title"], "Morning Light", "the form wins: {song}");
     assert_eq!(song["genre"], "Ambient", "{song}");
     assert_eq!(song["tags"], json!(["calm", "night"]), "{song}");
-    assert_eq!(song["albumId"], "album-1", "{song}");
+    assert_eq!(song["albumId"], album.as_str(), "{song}");
     assert_eq!(song["isPublic"], true, "{song}");
     assert_duration(&song, 1500);
     assert_eq!(song["codec"], "flac", "{song}");

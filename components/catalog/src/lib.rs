@@ -29,6 +29,7 @@
 //! `playlists`: the album is indexed for search while listed, and the songs it names that are
 //! its artist's get its `albumId`), `album.deleted` (out of search, its songs in no album).
 
+mod album_link;
 mod albums;
 mod artists;
 mod cache;

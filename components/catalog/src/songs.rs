@@ -5,6 +5,7 @@
 //! that are both; the owner and admins see everything of theirs (or everything); what a caller
 //! may not see is a 404, as if it did not exist.
 
+use crate::album_link;
 use crate::cache::{self, Cache};
 use crate::caller;
 use crate::events;
@@ -220,6 +221,14 @@ pub fn mine(req: Request, _params: Params) -> Response {
 }
 
 /// `PATCH /api/songs/:id {title?, genre?, tags?, albumId?}` (the owner).
+///
+/// `albumId` moves the song to that album (`null` or an empty string: off its album), done by
+/// the `playlists` component, which owns albums, with the caller's own `Authorization` (see
+/// [`album_link`](crate::album_link)) before the answer: the album must be the caller's (else
+/// 422 naming `albumId`), the song goes on it, then off the album it was on. When playlists
+/// refuses (422) or cannot answer (503) nothing changes, in the catalog either; on success
+/// `albumId` is set here at once (and `album.changed` confirms it). The same `albumId` as now
+/// changes nothing.
 pub fn update(req: Request, params: Params) -> Response {
     crate::respond(|| {
         let claims = caller::signed_in(&req)?;
@@ -231,6 +240,8 @@ pub fn update(req: Request, params: Params) -> Response {
         let body: serde_json::Map<String, serde_json::Value> = parse_json(&req, MAX_JSON_BODY)?;
         let mut errors = Vec::new();
         let mut changes: Vec<(&str, spin_sdk::sqlite::Value)> = Vec::new();
+        // `Some(album)` when `albumId` is sent (`Some(None)`: off its album).
+        let mut album: Option<Option<String>> = None;
         for (key, value) in &body {
             match (key.as_str(), value) {
                 ("title", serde_json::Value::String(t)) => {
@@ -245,11 +256,10 @@ pub fn update(req: Request, params: Params) -> Response {
                     changes.push(("genre", opt_text(Some(g.trim()).filter(|g| !g.is_empty()))))
                 }
                 ("genre", serde_json::Value::Null) => changes.push(("genre", opt_text(None))),
-                ("albumId", serde_json::Value::String(a)) => changes.push((
-                    "album_id",
-                    opt_text(Some(a.trim()).filter(|a| !a.is_empty())),
-                )),
-                ("albumId", serde_json::Value::Null) => changes.push(("album_id", opt_text(None))),
+                ("albumId", serde_json::Value::String(a)) if a.chars().count() <= 128 => {
+                    album = Some(Some(a.trim().to_string()).filter(|a| !a.is_empty()))
+                }
+                ("albumId", serde_json::Value::Null) => album = Some(None),
                 ("tags", tags @ serde_json::Value::Array(_)) => {
                     match crate::upload::parse_tags(&tags.to_string()) {
                         Ok(tags) => changes.push((
@@ -268,6 +278,13 @@ pub fn update(req: Request, params: Params) -> Response {
         if !errors.is_empty() {
             return Err(Problem::invalid(errors));
         }
+        if let Some(album) = album
+            && album != song.album_id
+        {
+            let authorization = req.header("authorization").and_then(|h| h.as_str());
+            move_to_album(&song, album.as_deref(), authorization)?;
+            changes.push(("album_id", opt_text(album.as_deref())));
+        }
         store.transaction(|| {
             for (column, value) in changes {
                 store.set_song(&song.id, column, value)?;
@@ -278,6 +295,42 @@ pub fn update(req: Request, params: Params) -> Response {
         let song = store.song(&song.id)?.ok_or_else(not_found)?;
         Ok(json(200, &song.view()))
     })
+}
+
+/// Moves `song` onto the album `to` (`None`: onto none) at playlists, as the caller (the song's
+/// artist): `to` must be theirs (422 naming `albumId`), the song is added to it unless it is
+/// there already, then taken off the album it was on. Should taking it off fail, the new entry
+/// is taken back, so a refusal leaves both albums as they were.
+fn move_to_album(
+    song: &Song,
+    to: Option<&str>,
+    authorization: Option<&str>,
+) -> Result<(), Problem> {
+    let added = match to {
+        Some(album_id) => {
+            let album = album_link::owned(album_id, &song.artist_id, authorization)?;
+            if album.holds(&song.id) {
+                None
+            } else {
+                Some((
+                    album_id,
+                    album_link::add(album_id, &song.id, authorization)?,
+                ))
+            }
+        }
+        None => None,
+    };
+    if let Some(old) = &song.album_id
+        && let Err(problem) = album_link::remove_song(old, &song.id, authorization)
+    {
+        if let Some((album_id, entry_id)) = added
+            && let Err(e) = album_link::remove_entry(album_id, &entry_id, authorization)
+        {
+            eprintln!("taking song {} back off album {album_id}: {e}", song.id);
+        }
+        return Err(problem);
+    }
+    Ok(())
 }
 
 /// `PATCH /api/songs/:id/visibility {isPublic}` (the owner).

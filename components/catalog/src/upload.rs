@@ -6,11 +6,24 @@
 //! size limit the upload stops at once (413), and the file itself gives duration, bitrate,
 //! sample rate, channels, codec and tags (corrupt → 422). The same artist uploading the same
 //! bytes again → 409 naming the existing song. Everything is stored, or nothing.
+//!
+//! `albumId` puts the new song on that album, which the `playlists` component owns (see
+//! [`album_link`](crate::album_link)), asked with the uploader's own `Authorization`:
+//!
+//! 1. As soon as the field is read (before the audio when it comes first, else after the audio
+//!    streamed into storage but before anything is committed), the album must be one playlists
+//!    shows the uploader and theirs: else 422 naming `albumId`.
+//! 2. The song is committed (with its `albumId`), then added to the album
+//!    (`POST /api/albums/:id/songs`; playlists checks the song back through the catalog, which
+//!    sees it by then). If playlists refuses (422) or cannot answer (503, both naming
+//!    `albumId`), the song row and its search entry are deleted again and its media discarded;
+//!    its `track.published` is only recorded (and flushed) once the album took it, so none goes
+//!    out for an undone upload.
 
 use crate::media::probe::{self, AudioFormat, ImageFormat, SNIFF_BYTES};
 use crate::media::storage::Media;
 use crate::store::{Song, Store};
-use crate::{caller, config, events};
+use crate::{album_link, caller, config, events};
 use futures::StreamExt;
 use multer::{Constraints, Multipart, SizeLimit};
 use sha2::{Digest, Sha256};
@@ -25,6 +38,8 @@ const FIELDS: [&str; 7] = [
     "audio", "cover", "title", "albumId", "genre", "tags", "isPublic",
 ];
 
+/// `POST /api/songs`: 201 with the song (its `albumId` too, the song being on that album by
+/// then), or a problem; media stored for an upload that fails is discarded.
 pub async fn upload(req: IncomingRequest) -> Response {
     let media = match Media::open() {
         Ok(media) => media,
@@ -59,6 +74,10 @@ struct Fields {
     is_public: Option<bool>,
 }
 
+/// Reads, checks and commits the upload; `stored` names the media written so far, to be
+/// discarded should it fail. With `albumId` the album is checked when the field is read and
+/// the song added to it after the commit, the commit being undone if that fails (see the
+/// module's doc).
 async fn run(
     req: IncomingRequest,
     media: &Media,
@@ -68,6 +87,8 @@ async fn run(
     let head = crate::http_io::head_only(&req);
     let claims = caller::signed_in(&head)?;
     claims.require(&[Role::Artist, Role::Admin])?;
+    // Sent on to playlists, which owns albums.
+    let authorization = crate::http_io::header(&req, "authorization");
 
     let content_type = crate::http_io::header(&req, "content-type").unwrap_or_default();
     let boundary = multer::parse_boundary(&content_type)
@@ -115,6 +136,13 @@ async fn run(
             _ => {
                 let value = field.text().await.map_err(multipart_problem)?;
                 read_text_field(&mut fields, &name, value.trim())?;
+                // The album is checked as soon as it is named: before the audio is read when
+                // it comes first, and in any case before anything is committed.
+                if name == "albumId"
+                    && let Some(album_id) = &fields.album_id
+                {
+                    album_link::owned(album_id, &claims.user_id, authorization.as_deref())?;
+                }
             }
         }
     }
@@ -176,15 +204,45 @@ async fn run(
     store.transaction(|| {
         store.insert_song(&song)?;
         crate::search::index_song(&store, &song.id)?;
-        if song.is_public {
+        // With an album, `track.published` waits until the album took the song.
+        if song.is_public && song.album_id.is_none() {
             events::record_published(&store, &song, &correlation)?;
         }
         Ok(())
     })?;
+    if let Some(album_id) = &song.album_id {
+        if let Err(problem) = album_link::add(album_id, &song.id, authorization.as_deref()) {
+            undo(&store, &song.id, stored);
+            crate::cache::invalidate();
+            return Err(problem);
+        }
+        // The song stays now, whatever comes next.
+        stored.clear();
+        if song.is_public
+            && let Err(e) = events::record_published(&store, &song, &correlation)
+        {
+            eprintln!("track.published of song {}: {e}", song.id);
+        }
+    }
     stored.clear();
     crate::cache::invalidate();
     events::flush(&store);
     Ok(json(201, &song.view()))
+}
+
+/// Takes back a committed upload the album refused: the song and its search entry go in one
+/// transaction (no `track.published` was recorded for it), and its media with them (the
+/// caller discards what `stored` still names). Should the database fail here, the media stays
+/// with the song it belongs to.
+fn undo(store: &Store, song_id: &str, stored: &mut Vec<String>) {
+    let deleted = store.transaction(|| {
+        store.delete_song(song_id)?;
+        crate::search::remove(store, "song", song_id)
+    });
+    if let Err(e) = deleted {
+        eprintln!("undoing the upload of song {song_id}: {e}");
+        stored.clear();
+    }
 }
 
 enum File {
