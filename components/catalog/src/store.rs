@@ -231,6 +231,20 @@ impl Store {
         Ok(result.rows.first().map(|r| Song::from_row(&r.values)))
     }
 
+    /// The songs among `ids` that exist, in one query (any order).
+    pub fn songs_by_ids(&self, ids: &[String]) -> Result<Vec<Song>, Problem> {
+        let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        let sql = format!(
+            "SELECT {SONG_COLUMNS} FROM {SONG_FROM} WHERE s.id IN (SELECT value FROM json_each(?))"
+        );
+        let result = self.run(&sql, &[text(ids)])?;
+        Ok(result
+            .rows
+            .iter()
+            .map(|r| Song::from_row(&r.values))
+            .collect())
+    }
+
     /// The song of `artist_id` with these bytes, if any.
     pub fn song_by_digest(&self, artist_id: &str, sha256: &str) -> Result<Option<String>, Problem> {
         let result = self.run(
