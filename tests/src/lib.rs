@@ -19,6 +19,7 @@ pub mod accounts;
 pub mod bus;
 pub mod media;
 pub mod oidc;
+pub mod playlists;
 pub mod s3;
 pub mod wire;
 
