@@ -18,7 +18,7 @@
 //!   (sendfile, no access log) on loopback in the same run: MB/s and the ratio.
 
 use crate::auth::expect;
-use crate::load::connect;
+use crate::load::{connect, timed_gets};
 use anyhow::{Context, Result, bail};
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Empty};
@@ -107,36 +107,21 @@ pub fn run(
     let dir = tempfile::Builder::new()
         .prefix("spindle-bench-catalog-")
         .tempdir()?;
-    let db = |label: &str| dir.path().join(format!("{label}.db"));
-
     eprintln!(
         "catalog: seeding {} songs by {} artists...",
         config.songs, config.artists
     );
     let started = Instant::now();
-    let seeded = seed(root, &db("catalog"), config.songs, config.artists)?;
+    let seeded = seed(
+        root,
+        &database(dir.path(), "catalog"),
+        config.songs,
+        config.artists,
+    )?;
     let seed_secs = started.elapsed().as_secs_f64();
     eprintln!("  seeded in {seed_secs:.1}s");
 
-    // The repository's runtime config, every SQLite path absolute and ours.
-    let mut runtime_config = String::new();
-    for label in ["auth", "catalog", "media", "notification"] {
-        runtime_config.push_str(&format!(
-            "[sqlite_database.{label}]\ntype = \"spin\"\npath = {:?}\n\n",
-            db(label).display().to_string()
-        ));
-    }
-    let app = server_rt
-        .block_on(
-            TestApp::builder(root.join("spin.toml"))
-                .variable("auth_rate_limits", LIFTED_LIMITS)
-                .variable("stream_url_ttl_secs", "3600")
-                .runtime_config(runtime_config)
-                .start(),
-        )
-        .context(
-            "failed to start the app (are the components built? run `target/host/spindle build`)",
-        )?;
+    let app = start_app(root, dir.path(), server_rt)?;
     let addr = app.addr;
 
     // 8 kHz mono 16-bit: 16 bytes a millisecond.
@@ -163,9 +148,12 @@ pub fn run(
             .iter()
             .map(|q| format!("/api/search?q={}", percent_encode(q)))
             .collect();
-        timed_gets(addr, &warm, None).await?;
+        timed_gets(addr, &warm, None, |_, _, _| Ok(())).await?;
         let mut stats = SearchStats::default();
-        let search = timed_gets(addr, &paths, Some(&mut stats)).await?;
+        let search = timed_gets(addr, &paths, None, |path, body, micros| {
+            stats.count(path, body, micros)
+        })
+        .await?;
         let search_hits = stats.hits as f64 / paths.len() as f64;
         // The slowest queries, by their median.
         let mut by_query: Vec<(String, u64)> = stats
@@ -204,16 +192,16 @@ pub fn run(
             cold.len(),
             config.song_reads
         );
-        let uncached = timed_gets(addr, &cold, None).await?;
+        let uncached = timed_gets(addr, &cold, None, |_, _, _| Ok(())).await?;
         let warm: Vec<String> = warm_ids
             .iter()
             .map(|id| format!("/api/songs/{id}"))
             .collect();
-        timed_gets(addr, &warm, None).await?;
+        timed_gets(addr, &warm, None, |_, _, _| Ok(())).await?;
         let hot: Vec<String> = (0..config.song_reads)
             .map(|i| warm[i % warm.len()].clone())
             .collect();
-        let cached = timed_gets(addr, &hot, None).await?;
+        let cached = timed_gets(addr, &hot, None, |_, _, _| Ok(())).await?;
 
         // The same bytes from both servers, checked once.
         let www = dir.path().join("www");
@@ -267,6 +255,45 @@ pub fn run(
     });
     server_rt.block_on(app.stop());
     result
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app
+// ---------------------------------------------------------------------------------------------
+
+/// Where the app started by [`start_app`] keeps the SQLite database `label`.
+pub(crate) fn database(dir: &Path, label: &str) -> PathBuf {
+    dir.join(format!("{label}.db"))
+}
+
+/// The real `spin.toml` in-process (the test harness's `TestApp`, its own `redis-server`), every
+/// SQLite database of the repository's `runtime-config.toml` at [`database`]`(dir, label)`,
+/// rate limits lifted and streaming URLs valid for an hour.
+pub(crate) fn start_app(root: &Path, dir: &Path, server_rt: &Runtime) -> Result<TestApp> {
+    let config = std::fs::read_to_string(root.join("runtime-config.toml"))
+        .context("cannot read runtime-config.toml")?;
+    let mut runtime_config = String::new();
+    for label in config.lines().filter_map(|line| {
+        line.trim()
+            .strip_prefix("[sqlite_database.")
+            .and_then(|rest| rest.strip_suffix(']'))
+    }) {
+        runtime_config.push_str(&format!(
+            "[sqlite_database.{label}]\ntype = \"spin\"\npath = {:?}\n\n",
+            database(dir, label).display().to_string()
+        ));
+    }
+    server_rt
+        .block_on(
+            TestApp::builder(root.join("spin.toml"))
+                .variable("auth_rate_limits", LIFTED_LIMITS)
+                .variable("stream_url_ttl_secs", "3600")
+                .runtime_config(runtime_config)
+                .start(),
+        )
+        .context(
+            "failed to start the app (are the components built? run `target/host/spindle build`)",
+        )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,44 +383,98 @@ fn title_case(word: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Creates the catalog database at `path` with its migration applied and `songs` songs.
+/// Creates the catalog database at `path` with its migration applied and `songs` songs by
+/// `artists` generated artists (one song in 20 private).
 fn seed(root: &Path, path: &Path, songs: usize, artists: usize) -> Result<Seeded> {
-    let schema = std::fs::read_to_string(root.join("migrations/catalog/0001_init.sql"))
-        .context("cannot read migrations/catalog/0001_init.sql")?;
-    let mut conn = rusqlite::Connection::open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    conn.execute_batch(&schema)
-        .context("applying 0001_init.sql")?;
-    // As crates/shared/src/migrations.rs records it: the catalog sees version 1 applied.
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);
-         INSERT INTO schema_migrations (version, applied_at) VALUES (1, datetime('now'));",
-    )?;
     let mut rng = Rng(0x5eed_5eed);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis() as u64;
-    let start = now - 365 * 24 * 3600 * 1000;
-    let tx = conn.transaction()?;
-    let mut artist_ids = Vec::with_capacity(artists);
-    let mut artist_names = Vec::with_capacity(artists);
-    {
-        let mut insert_artist =
-            tx.prepare("INSERT INTO artists (id, name, updated_at) VALUES (?1, ?2, ?3)")?;
-        let mut index = tx.prepare(
-            "INSERT INTO search (kind, ref_id, name, extra) VALUES ('artist', ?1, ?2, '')",
-        )?;
-        for i in 0..artists {
+    let start = seed_start()?;
+    let artists: Vec<(String, String)> = (0..artists)
+        .map(|i| {
             let id = ulid(start + i as u64, &mut rng);
             let name = if rng.below(3) == 0 {
                 format!("The {} {}", rng.pick(BANDS), rng.pick(BAND_NOUNS))
             } else {
                 format!("{} {}", rng.pick(FIRST_NAMES), rng.pick(LAST_NAMES))
             };
+            (id, name)
+        })
+        .collect();
+    let song_ids = seed_songs(root, path, &artists, songs, Some(20), &mut rng)?;
+    Ok(Seeded {
+        song_ids,
+        artist_names: artists.into_iter().map(|(_, name)| name).collect(),
+    })
+}
+
+/// Writes `songs` public songs of the artist `(id, name)` (a user auth knows) into the catalog
+/// database at `path`, as [`seed`] does: their ids.
+pub(crate) fn seed_artist_songs(
+    root: &Path,
+    path: &Path,
+    artist: (&str, &str),
+    songs: usize,
+) -> Result<Vec<String>> {
+    let artists = [(artist.0.to_string(), artist.1.to_string())];
+    seed_songs(root, path, &artists, songs, None, &mut Rng(0x5eed_5eed))
+}
+
+/// A year before now, in ms: the seeded songs were made since then.
+fn seed_start() -> Result<u64> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as u64;
+    Ok(now - 365 * 24 * 3600 * 1000)
+}
+
+/// Writes `artists` (id, name) and `songs` songs spread over them into the catalog database at
+/// `path` — created with `migrations/catalog/0001_init.sql` applied (recorded as the catalog
+/// records it) unless the catalog made it already — with the FTS `search` rows as
+/// `components/catalog/src/search.rs` writes them. With `private_one_in: Some(n)` one song in
+/// about `n` is private. The public songs' ids.
+fn seed_songs(
+    root: &Path,
+    path: &Path,
+    artists: &[(String, String)],
+    songs: usize,
+    private_one_in: Option<usize>,
+    rng: &mut Rng,
+) -> Result<Vec<String>> {
+    let mut conn = rusqlite::Connection::open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    // The app may be running and using the database.
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let migrated: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'schema_migrations'",
+        [],
+        |row| row.get(0),
+    )?;
+    if migrated == 0 {
+        let schema = std::fs::read_to_string(root.join("migrations/catalog/0001_init.sql"))
+            .context("cannot read migrations/catalog/0001_init.sql")?;
+        conn.execute_batch(&schema)
+            .context("applying 0001_init.sql")?;
+        // As crates/shared/src/migrations.rs records it: the catalog sees version 1 applied.
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);
+             INSERT INTO schema_migrations (version, applied_at) VALUES (1, datetime('now'));",
+        )?;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as u64;
+    let start = seed_start()?;
+    let tx = conn.transaction()?;
+    {
+        let mut insert_artist = tx.prepare(
+            "INSERT INTO artists (id, name, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+        )?;
+        let mut index = tx.prepare(
+            "INSERT INTO search (kind, ref_id, name, extra) VALUES ('artist', ?1, ?2, '')",
+        )?;
+        for (id, name) in artists {
             insert_artist.execute(rusqlite::params![id, name, start as i64])?;
             index.execute(rusqlite::params![id, name])?;
-            artist_ids.push(id);
-            artist_names.push(name);
         }
     }
     let mut song_ids = Vec::with_capacity(songs);
@@ -411,8 +492,8 @@ fn seed(root: &Path, path: &Path, songs: usize, artists: usize) -> Result<Seeded
         let step = (now - start) / songs.max(1) as u64;
         for i in 0..songs {
             let created = start + i as u64 * step.max(1);
-            let id = ulid(created, &mut rng);
-            let artist = rng.below(artists);
+            let id = ulid(created, rng);
+            let (artist_id, artist_name) = &artists[rng.below(artists.len())];
             let words = 1 + rng.below(3);
             let title = (0..words)
                 .map(|_| title_case(rng.pick(TITLE_WORDS)))
@@ -420,8 +501,8 @@ fn seed(root: &Path, path: &Path, songs: usize, artists: usize) -> Result<Seeded
                 .join(" ");
             let genre = rng.pick(GENRES);
             let tags: Vec<&str> = (0..rng.below(3)).map(|_| rng.pick(TAGS)).collect();
-            // One song in 20 is private: search must filter it out.
-            let public = rng.below(20) != 0;
+            // Search must filter the private ones out.
+            let public = private_one_in.is_none_or(|n| rng.below(n) != 0);
             let duration = 90_000 + rng.below(240_000) as i64;
             let sha256 = format!(
                 "{:016x}{:016x}{:016x}{:016x}",
@@ -432,7 +513,7 @@ fn seed(root: &Path, path: &Path, songs: usize, artists: usize) -> Result<Seeded
             );
             insert_song.execute(rusqlite::params![
                 id,
-                artist_ids[artist],
+                artist_id,
                 title,
                 genre,
                 serde_json::to_string(&tags)?,
@@ -441,11 +522,11 @@ fn seed(root: &Path, path: &Path, songs: usize, artists: usize) -> Result<Seeded
                 duration,
                 duration * 40,
                 sha256,
-                ulid(created, &mut rng),
+                ulid(created, rng),
                 created as i64,
             ])?;
             // As search::index_song: artist name, genre and tags, space-separated.
-            let extra = [artist_names[artist].as_str(), genre]
+            let extra = [artist_name.as_str(), genre]
                 .into_iter()
                 .chain(tags.iter().copied())
                 .collect::<Vec<_>>()
@@ -458,10 +539,7 @@ fn seed(root: &Path, path: &Path, songs: usize, artists: usize) -> Result<Seeded
     }
     tx.commit()?;
     conn.execute_batch("PRAGMA optimize;")?;
-    Ok(Seeded {
-        song_ids,
-        artist_names,
-    })
+    Ok(song_ids)
 }
 
 /// What people type: whole words, prefixes, two words, artist names, a genre.
@@ -545,48 +623,18 @@ struct SearchStats {
     by_path: std::collections::HashMap<String, Vec<u64>>,
 }
 
-/// GETs each path in turn over one keep-alive connection, each expected to answer 200; the
-/// latencies in µs. With `search`, counts what each search answered, per path.
-async fn timed_gets(
-    addr: SocketAddr,
-    paths: &[String],
-    mut search: Option<&mut SearchStats>,
-) -> Result<Histogram<u64>> {
-    let host = HeaderValue::from_str(&addr.to_string())?;
-    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    let mut sender = connect(addr).await?;
-    for path in paths {
-        if sender.is_closed() {
-            sender = connect(addr).await?;
-        }
-        let started = Instant::now();
-        sender.ready().await?;
-        let request = Request::get(path.as_str())
-            .header(HOST, host.clone())
-            .body(Empty::new())?;
-        let (status, body) = tokio::time::timeout(REQUEST_TIMEOUT, async {
-            let response = sender.send_request(request).await?;
-            let status = response.status();
-            anyhow::Ok((status, response.into_body().collect().await?.to_bytes()))
-        })
-        .await
-        .with_context(|| format!("GET {path} timed out"))??;
-        let micros = (started.elapsed().as_micros() as u64).max(1);
-        histogram.record(micros)?;
-        if status != StatusCode::OK {
-            bail!(
-                "GET {path} answered {status}: {}",
-                String::from_utf8_lossy(&body)
-            );
-        }
-        if let Some(stats) = search.as_deref_mut() {
-            let found: Value = serde_json::from_slice(&body)?;
-            stats.hits += found["songs"].as_array().map_or(0, Vec::len)
-                + found["artists"].as_array().map_or(0, Vec::len);
-            stats.by_path.entry(path.clone()).or_default().push(micros);
-        }
+impl SearchStats {
+    /// Counts what one search answered.
+    fn count(&mut self, path: &str, body: &[u8], micros: u64) -> Result<()> {
+        let found: Value = serde_json::from_slice(body)?;
+        self.hits += found["songs"].as_array().map_or(0, Vec::len)
+            + found["artists"].as_array().map_or(0, Vec::len);
+        self.by_path
+            .entry(path.to_string())
+            .or_default()
+            .push(micros);
+        Ok(())
     }
-    Ok(histogram)
 }
 
 /// Downloads `path` over `config.connections` connections, again and again; the body bytes
@@ -599,7 +647,7 @@ async fn throughput(addr: SocketAddr, path: &str, config: &Config) -> Result<Thr
             let path = path.to_string();
             tokio::spawn(async move {
                 let host = HeaderValue::from_str(&addr.to_string())?;
-                let mut sender = connect(addr).await?;
+                let mut sender = connect::<Empty<bytes::Bytes>>(addr).await?;
                 let (mut bytes, mut responses) = (0u64, 0u64);
                 while tokio::time::Instant::now() < until {
                     if sender.is_closed() {

@@ -1,13 +1,16 @@
 //! A closed-loop HTTP/1.1 load generator: N keep-alive connections, one request in flight on
-//! each, a warm-up, then a measured window whose latencies go into an HDR histogram (µs).
+//! each, a warm-up, then a measured window whose latencies go into an HDR histogram (µs). Also
+//! the sequential timing the component suites share: [`Client`] (one keep-alive connection,
+//! requests with a bearer token and a JSON body) and [`timed_gets`].
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Body;
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{HOST, HeaderValue};
-use hyper::{Request, StatusCode};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
+use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,6 +21,8 @@ use tokio::time::Instant;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Latencies above this (60 s) are clamped.
 const MAX_LATENCY_US: u64 = 60_000_000;
+/// How long one request of the sequential suites ([`Client`]) may take before the run fails.
+const TIMED_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct LoadResult {
     /// Requests that completed inside the measured window, whatever their status.
@@ -73,7 +78,8 @@ pub async fn run(
     Ok(total)
 }
 
-fn new_histogram() -> Histogram<u64> {
+/// An empty latency histogram (µs, 1 µs to 60 s, 3 significant digits).
+pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid histogram bounds")
 }
 
@@ -137,7 +143,12 @@ async fn connection(
 }
 
 /// An HTTP/1.1 connection to `addr` (no Nagle), its driver spawned.
-pub async fn connect(addr: SocketAddr) -> Result<SendRequest<Empty<Bytes>>> {
+pub async fn connect<B>(addr: SocketAddr) -> Result<SendRequest<B>>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -149,7 +160,7 @@ pub async fn connect(addr: SocketAddr) -> Result<SendRequest<Empty<Bytes>>> {
 
 /// One `GET`, to check a server answers before loading it: the status and body.
 pub async fn get(addr: SocketAddr, path: &str) -> Result<(StatusCode, Bytes)> {
-    let mut sender = connect(addr).await?;
+    let mut sender = connect::<Empty<Bytes>>(addr).await?;
     let request = Request::get(path)
         .header(HOST, HeaderValue::from_str(&addr.to_string())?)
         .body(Empty::new())?;
@@ -157,4 +168,98 @@ pub async fn get(addr: SocketAddr, path: &str) -> Result<(StatusCode, Bytes)> {
     let status = response.status();
     let body = tokio::time::timeout(REQUEST_TIMEOUT, response.into_body().collect()).await??;
     Ok((status, body.to_bytes()))
+}
+
+/// One keep-alive connection for timed sequential requests; reconnects when the server closed
+/// it.
+pub struct Client {
+    addr: SocketAddr,
+    host: HeaderValue,
+    sender: SendRequest<Full<Bytes>>,
+}
+
+/// A complete answer and how long it took.
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Bytes,
+    /// From waiting for the connection to be ready to the last byte of the body, in µs.
+    pub micros: u64,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Result<Self> {
+        Ok(Self {
+            addr,
+            host: HeaderValue::from_str(&addr.to_string())?,
+            sender: connect(addr).await?,
+        })
+    }
+
+    /// Sends one request (as the holder of `token` when given; `json` as an
+    /// `application/json` body) and reads the whole answer; an error when it takes longer than
+    /// 30 s or the connection fails.
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        json: Option<Vec<u8>>,
+    ) -> Result<Answer> {
+        if self.sender.is_closed() {
+            self.sender = connect(self.addr).await?;
+        }
+        let mut request = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header(HOST, self.host.clone());
+        if let Some(token) = token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if json.is_some() {
+            request = request.header(CONTENT_TYPE, "application/json");
+        }
+        let request = request.body(Full::new(Bytes::from(json.unwrap_or_default())))?;
+        let started = Instant::now();
+        let sender = &mut self.sender;
+        let (status, body) = tokio::time::timeout(TIMED_REQUEST_TIMEOUT, async {
+            sender.ready().await?;
+            let response = sender.send_request(request).await?;
+            let status = response.status();
+            anyhow::Ok((status, response.into_body().collect().await?.to_bytes()))
+        })
+        .await
+        .with_context(|| format!("{method} {path} timed out"))??;
+        let micros = (started.elapsed().as_micros() as u64).clamp(1, MAX_LATENCY_US);
+        Ok(Answer {
+            status,
+            body,
+            micros,
+        })
+    }
+}
+
+/// GETs each path in turn over one keep-alive connection (as the holder of `token` when
+/// given), each expected to answer 200, and hands each path, body and latency (µs) to `check`
+/// (untimed); the latencies.
+pub async fn timed_gets(
+    addr: SocketAddr,
+    paths: &[String],
+    token: Option<&str>,
+    mut check: impl FnMut(&str, &[u8], u64) -> Result<()>,
+) -> Result<Histogram<u64>> {
+    let mut histogram = new_histogram();
+    let mut client = Client::connect(addr).await?;
+    for path in paths {
+        let answer = client.send(Method::GET, path, token, None).await?;
+        histogram.record(answer.micros)?;
+        if answer.status != StatusCode::OK {
+            anyhow::bail!(
+                "GET {path} answered {}: {}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body)
+            );
+        }
+        check(path, &answer.body, answer.micros)?;
+    }
+    Ok(histogram)
 }

@@ -9,7 +9,10 @@
 //! measures login latency and token verification inside a component ([`auth`]) and writes
 //! `target/bench/auth.json`. `--suite catalog` measures the catalog component with 100,000
 //! seeded songs (search, song reads cached and not, media streaming against nginx; see
-//! [`catalog`]) and writes `target/bench/catalog.json`; `--suite all` runs all four.
+//! [`catalog`]) and writes `target/bench/catalog.json`. `--suite playlists` measures the
+//! playlists component with a 1,000-track playlist (`GET /api/playlists/:id` as the owner and
+//! anonymous, and adding and removing tracks that shift every position; see [`playlists`]) and
+//! writes `target/bench/playlists.json`; `--suite all` runs all five.
 //!
 //! The server under test and the load generator each get their own tokio runtime (2 worker
 //! threads each), so both servers are measured the same way.
@@ -19,6 +22,7 @@ mod catalog;
 mod events;
 mod load;
 mod native;
+mod playlists;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
@@ -105,6 +109,17 @@ struct Args {
     /// Catalog suite: streaming rounds, each the catalog then nginx (the totals compared).
     #[arg(long, default_value_t = 3)]
     stream_rounds: usize,
+    /// Playlists suite: tracks of the measured playlist (songs seeded into the catalog, then
+    /// added through the API 100 a request).
+    #[arg(long, default_value_t = 1_000)]
+    playlist_tracks: usize,
+    /// Playlists suite: timed `GET /api/playlists/:id` of each kind (owner, anonymous; and the
+    /// comparisons), sequential over one connection.
+    #[arg(long, default_value_t = 200)]
+    playlist_gets: usize,
+    /// Playlists suite: timed add-at-0 + remove pairs on the measured playlist.
+    #[arg(long, default_value_t = 200)]
+    playlist_writes: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -113,6 +128,7 @@ enum Suite {
     Events,
     Auth,
     Catalog,
+    Playlists,
     All,
 }
 
@@ -159,6 +175,9 @@ fn main() -> Result<()> {
     }
     if all || args.suite == Suite::Catalog {
         catalog_suite(&args, &root, &server_rt, &load_rt)?;
+    }
+    if all || args.suite == Suite::Playlists {
+        playlists_suite(&args, &root, &server_rt, &load_rt)?;
     }
     Ok(())
 }
@@ -208,6 +227,22 @@ fn catalog_suite(args: &Args, root: &Path, server_rt: &Runtime, load_rt: &Runtim
     let mut report = catalog::to_json(&result, &config);
     stamp(&mut report);
     write_json(root, "catalog.json", &report)
+}
+
+fn playlists_suite(args: &Args, root: &Path, server_rt: &Runtime, load_rt: &Runtime) -> Result<()> {
+    if args.playlist_tracks == 0 || args.playlist_gets == 0 || args.playlist_writes == 0 {
+        bail!("--playlist-tracks, --playlist-gets and --playlist-writes must be >= 1");
+    }
+    let config = playlists::Config {
+        tracks: args.playlist_tracks,
+        gets: args.playlist_gets,
+        writes: args.playlist_writes,
+    };
+    let result = playlists::run(root, &config, server_rt, load_rt)?;
+    playlists::print(&result, &config);
+    let mut report = playlists::to_json(&result, &config);
+    stamp(&mut report);
+    write_json(root, "playlists.json", &report)
 }
 
 /// When and on how many CPUs a report was made.
