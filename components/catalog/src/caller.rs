@@ -3,7 +3,7 @@
 
 use spin_sdk::http::Request;
 use spindle_shared::Problem;
-use spindle_shared::auth::{Claims, Role, Verifier, bearer_token};
+use spindle_shared::auth::{Claims, Role};
 
 const KEYS_STORE: &str = "default";
 
@@ -14,11 +14,7 @@ pub fn signed_in(req: &Request) -> Result<Claims, Problem> {
 
 /// The caller's claims when a token is sent; a bad token is still 401.
 pub fn optional(req: &Request) -> Result<Option<Claims>, Problem> {
-    if req.header("authorization").is_none() {
-        return Ok(None);
-    }
-    bearer_token(req)?;
-    Verifier::for_component(KEYS_STORE)?.optional(req)
+    spindle_shared::auth::authenticate_optional(req, KEYS_STORE)
 }
 
 /// 403 unless the caller is the song's artist or an admin.

@@ -442,35 +442,18 @@ pub fn listed(req: Request, _params: Params) -> Response {
     })
 }
 
-/// `GET /api/playlists/mine`: the caller's own playlists and those shared with them.
+/// `GET /api/playlists/mine` (the caller's own playlists and those shared with them) and
+/// `GET /api/albums/user/my-albums` (the caller's own albums, hidden ones too).
 pub fn mine(req: Request, _params: Params) -> Response {
     crate::respond(|| {
         let claims = access::signed_in(&req)?;
         let page = page(&req)?;
         let store = Store::open()?;
-        list(
-            &store,
-            Kind::Playlist,
-            Filter::OfUser(&claims.user_id),
-            &page,
-            Some(&claims),
-        )
-    })
-}
-
-/// `GET /api/albums/user/my-albums`: the caller's own albums, hidden ones too.
-pub fn my_albums(req: Request, _params: Params) -> Response {
-    crate::respond(|| {
-        let claims = access::signed_in(&req)?;
-        let page = page(&req)?;
-        let store = Store::open()?;
-        list(
-            &store,
-            Kind::Album,
-            Filter::OwnedBy(&claims.user_id),
-            &page,
-            Some(&claims),
-        )
+        let (kind, filter) = match kind_of(&req) {
+            Kind::Playlist => (Kind::Playlist, Filter::OfUser(&claims.user_id)),
+            Kind::Album => (Kind::Album, Filter::OwnedBy(&claims.user_id)),
+        };
+        list(&store, kind, filter, &page, Some(&claims))
     })
 }
 

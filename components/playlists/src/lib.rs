@@ -74,7 +74,7 @@ fn router() -> Router {
         router.delete(&format!("{base}/:id/songs/:entryId"), tracks::remove);
     }
     router.get("/api/albums", collections::listed);
-    router.get("/api/albums/user/my-albums", collections::my_albums);
+    router.get("/api/albums/user/my-albums", collections::mine);
     router.get("/api/playlists/public", collections::listed);
     router.get("/api/playlists/mine", collections::mine);
     router.get("/api/playlists/shared/:token", sharing::shared);

@@ -41,20 +41,12 @@ impl Settings {
 
 /// Reads the settings from `req`: JSON or multipart, else 415.
 pub fn read(req: &Request) -> Result<Settings, Problem> {
-    let content_type = req
-        .header("content-type")
-        .and_then(|h| h.as_str())
-        .unwrap_or("")
-        .to_string();
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
+    match spindle_shared::http::content_type_essence(req).as_str() {
         "application/json" => from_json(spindle_shared::http::parse_json(req, MAX_JSON_BODY)?),
-        "multipart/form-data" => from_form(&content_type, req.body()),
+        "multipart/form-data" => {
+            let content_type = req.header("content-type").and_then(|h| h.as_str());
+            from_form(content_type.unwrap_or_default(), req.body())
+        }
         _ => Err(Problem::unsupported_media_type(
             "application/json or multipart/form-data",
         )),

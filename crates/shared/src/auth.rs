@@ -298,6 +298,18 @@ pub fn authenticate(req: &spin_sdk::http::Request, kv_label: &str) -> Result<Cla
     Verifier::for_component(kv_label)?.authenticate(req)
 }
 
+/// Like [`authenticate`] for routes that anonymous callers may use too: `None` without an
+/// `Authorization` header; a header that is there but bad is still 401.
+pub fn authenticate_optional(
+    req: &spin_sdk::http::Request,
+    kv_label: &str,
+) -> Result<Option<Claims>, Problem> {
+    if req.header("authorization").is_none() {
+        return Ok(None);
+    }
+    authenticate(req, kv_label).map(Some)
+}
+
 fn challenge(error: Option<&str>, description: &str) -> Problem {
     let error = error
         .map(|e| format!(", error=\"{e}\""))

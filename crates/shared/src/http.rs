@@ -23,17 +23,7 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Response {
 /// Parses a JSON request body: 415 for another content type, 413 past `limit` bytes, 400 for
 /// malformed JSON, 422 for JSON of the wrong shape.
 pub fn parse_json<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T, Problem> {
-    let content_type = req
-        .header("content-type")
-        .and_then(|h| h.as_str())
-        .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if essence != "application/json" {
+    if content_type_essence(req) != "application/json" {
         return Err(Problem::unsupported_media_type("application/json"));
     }
     let body = req.body();
@@ -51,6 +41,18 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T,
     }
     serde_json::from_value(value)
         .map_err(|e| Problem::invalid(vec![Problem::field("body", e.to_string())]))
+}
+
+/// The media type of the request body without its parameters, lower-cased (`""` when none).
+pub fn content_type_essence(req: &Request) -> String {
+    req.header("content-type")
+        .and_then(|h| h.as_str())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// The SDK router answers unmatched routes with plain-text 404/405; Spindle's API answers every
