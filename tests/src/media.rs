@@ -192,3 +192,32 @@ pub fn assert_song_shape(song: &Value) {
         "tags: {song}"
     );
 }
+
+/// Uploads `form` as `artist`, which must answer 201 with a SongView of theirs: that view.
+pub async fn upload_ok(app: &TestApp, artist: &crate::accounts::User, form: &Form) -> Value {
+    let response = upload(app, artist.bearer(), form).await;
+    assert_eq!(response.status, 201, "upload: {}", response.text());
+    let song: Value = response.json();
+    assert_song_shape(&song);
+    assert_eq!(song["artistId"], artist.id.as_str(), "{song}");
+    song
+}
+
+/// `GET /api/songs?album=ID&limit=100` (anonymous): the ids of the songs listed, each a
+/// SongView on that album.
+pub async fn album_song_ids(app: &TestApp, album_id: &str) -> std::collections::BTreeSet<String> {
+    let path = format!("/api/songs?album={album_id}&limit=100");
+    let response = app.get(&path).await;
+    assert_eq!(response.status, 200, "{path}: {}", response.text());
+    let body: Value = response.json();
+    let items = body["items"].as_array().expect("items");
+    items.iter().for_each(assert_song_shape);
+    assert!(
+        items.iter().all(|s| s["albumId"] == album_id),
+        "{path}: {body}"
+    );
+    items
+        .iter()
+        .map(|s| s["id"].as_str().expect("id").to_string())
+        .collect()
+}

@@ -129,15 +129,13 @@ pub async fn add_songs(
     song_ids: &[String],
     position: Option<usize>,
 ) -> TestResponse {
-    let mut body = json!({ "songIds": song_ids });
-    if let Some(position) = position {
-        body["position"] = json!(position);
-    }
-    app.call(
+    post_songs(
+        app,
         token,
-        Method::POST,
-        &format!("{base}/{id}/songs"),
-        Some(body),
+        base,
+        id,
+        json!({ "songIds": song_ids }),
+        position,
     )
     .await
 }
@@ -151,7 +149,18 @@ pub async fn add_song(
     song_id: &str,
     position: Option<usize>,
 ) -> TestResponse {
-    let mut body = json!({ "songId": song_id });
+    post_songs(app, token, base, id, json!({ "songId": song_id }), position).await
+}
+
+/// `POST {base}/{id}/songs` as `token` with `body` (and `position` when given).
+async fn post_songs(
+    app: &TestApp,
+    token: Option<&str>,
+    base: &str,
+    id: &str,
+    mut body: Value,
+    position: Option<usize>,
+) -> TestResponse {
     if let Some(position) = position {
         body["position"] = json!(position);
     }
@@ -162,6 +171,23 @@ pub async fn add_song(
         Some(body),
     )
     .await
+}
+
+/// `GET {path}` as `token`, which must answer 200: the ids of its `items`.
+pub async fn item_ids<C: FromIterator<String>>(
+    app: &TestApp,
+    token: Option<&str>,
+    path: &str,
+) -> C {
+    let response = app.call(token, Method::GET, path, None).await;
+    assert_eq!(response.status, 200, "{path}: {}", response.text());
+    let body: Value = response.json();
+    body["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{path}: items: {body}"))
+        .iter()
+        .map(|item| item["id"].as_str().expect("id").to_string())
+        .collect()
 }
 
 /// The `tracks` of a view.

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use spindle_shared::events::Event;
 use spindle_tests::accounts::{User, register_named};
 use spindle_tests::bus::EventBus;
-use spindle_tests::media::{Form, assert_song_shape, upload, wav};
-use spindle_tests::playlists::{ALBUMS, album, playlist, track_songs, view};
+use spindle_tests::media::{Form, album_song_ids, upload, upload_ok, wav};
+use spindle_tests::playlists::{ALBUMS, album, item_ids, playlist, track_songs, view};
 use spindle_tests::{TestApp, TestResponse, assert_invalid, eventually, spawn_app_with};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -27,8 +27,14 @@ async fn start() -> TestApp {
     spawn_app_with(&[]).await
 }
 
-async fn artist(app: &TestApp, email: &str, name: &str) -> User {
-    register_named(app, email, "artist", name).await
+/// The artist Ann Arbor.
+async fn ann(app: &TestApp) -> User {
+    register_named(app, "ann@example.com", "artist", "Ann Arbor").await
+}
+
+/// The artist Bob Brook.
+async fn bob(app: &TestApp) -> User {
+    register_named(app, "bob@example.com", "artist", "Bob Brook").await
 }
 
 /// A generated WAV (other bytes for every seed) titled `title`, `albumId` sent before the
@@ -51,32 +57,13 @@ fn wav_song_album_last(title: &str, seed: u8, album: &str) -> Form {
         .text("albumId", album)
 }
 
-/// Uploads `form` as `artist`: the 201 SongView.
-async fn upload_ok(app: &TestApp, artist: &User, form: &Form) -> Value {
-    let response = upload(app, artist.bearer(), form).await;
-    assert_eq!(response.status, 201, "upload: {}", response.text());
-    let song: Value = response.json();
-    assert_song_shape(&song);
-    assert_eq!(song["artistId"], artist.id.as_str(), "{song}");
-    song
-}
-
 fn id(value: &Value) -> String {
     value["id"].as_str().expect("id").to_string()
 }
 
 /// The ids of the artist's own songs.
 async fn my_songs(app: &TestApp, artist: &User) -> Vec<String> {
-    let path = "/api/songs/artist/my-songs";
-    let response = app.call(artist.bearer(), Method::GET, path, None).await;
-    assert_eq!(response.status, 200, "{path}: {}", response.text());
-    let body: Value = response.json();
-    body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(id)
-        .collect()
+    item_ids(app, artist.bearer(), "/api/songs/artist/my-songs").await
 }
 
 /// The song as its owner sees it.
@@ -93,6 +80,13 @@ async fn patch_song(app: &TestApp, owner: &User, song_id: &str, body: Value) -> 
         .await
 }
 
+/// `PATCH /api/songs/:id` as the owner, which must answer 200: the SongView.
+async fn patch_song_ok(app: &TestApp, owner: &User, song_id: &str, body: Value) -> Value {
+    let response = patch_song(app, owner, song_id, body).await;
+    assert_eq!(response.status, 200, "PATCH {song_id}: {}", response.text());
+    response.json()
+}
+
 /// The song ids on the album, as its owner sees it at playlists.
 async fn album_tracks(app: &TestApp, owner: &User, album_id: &str) -> Vec<String> {
     let response = view(app, owner.bearer(), ALBUMS, album_id).await;
@@ -105,20 +99,6 @@ async fn album_tracks(app: &TestApp, owner: &User, album_id: &str) -> Vec<String
     track_songs(&response.json())
 }
 
-/// `GET /api/songs?album=ID` (anonymous): the song ids listed.
-async fn album_songs(app: &TestApp, album_id: &str) -> BTreeSet<String> {
-    let path = format!("/api/songs?album={album_id}&limit=100");
-    let response = app.get(&path).await;
-    assert_eq!(response.status, 200, "{path}: {}", response.text());
-    let body: Value = response.json();
-    let items = body["items"].as_array().expect("items");
-    assert!(
-        items.iter().all(|s| s["albumId"] == album_id),
-        "{path}: {body}"
-    );
-    items.iter().map(id).collect()
-}
-
 /// Waits until `?album=` lists exactly `expected`, then checks that it stays so once the
 /// catalog has had time for every `album.changed` in flight.
 async fn album_lists(app: &TestApp, album_id: &str, expected: &[&str]) {
@@ -128,13 +108,13 @@ async fn album_lists(app: &TestApp, album_id: &str, expected: &[&str]) {
         &format!("?album={album_id} to list {expected:?}"),
         || {
             let expected = expected.clone();
-            async move { (album_songs(app, album_id).await == expected).then_some(()) }
+            async move { (album_song_ids(app, album_id).await == expected).then_some(()) }
         },
     )
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        album_songs(app, album_id).await,
+        album_song_ids(app, album_id).await,
         expected,
         "?album={album_id} stays"
     );
@@ -191,7 +171,7 @@ fn media_rows(app: &TestApp) -> (i64, i64) {
 #[tokio::test]
 async fn an_upload_into_ones_own_album_lands_on_it() {
     let app = start().await;
-    let ann = artist(&app, "ann@example.com", "Ann Arbor").await;
+    let ann = ann(&app).await;
     let record = album(&app, &ann.token, "First Record").await;
 
     // albumId before the audio, and after it.
@@ -243,8 +223,8 @@ async fn published_now(app: &TestApp, song_id: &str) -> bool {
 #[tokio::test]
 async fn an_upload_into_another_artists_album_is_refused_and_stores_nothing() {
     let app = start().await;
-    let ann = artist(&app, "ann@example.com", "Ann Arbor").await;
-    let bob = artist(&app, "bob@example.com", "Bob Brook").await;
+    let ann = ann(&app).await;
+    let bob = bob(&app).await;
     let bobs = album(&app, &bob.token, "Bob's Best").await;
     let before = (my_songs(&app, &ann).await, media_rows(&app));
 
@@ -262,7 +242,7 @@ async fn an_upload_into_another_artists_album_is_refused_and_stores_nothing() {
         );
     }
     assert!(album_tracks(&app, &bob, &bobs).await.is_empty());
-    assert!(album_songs(&app, &bobs).await.is_empty());
+    assert!(album_song_ids(&app, &bobs).await.is_empty());
 
     // No song with those bytes was kept: the same upload without albumId is a 201, not a 409.
     let song = upload_ok(&app, &ann, &wav_song("Intruder", 7, None)).await;
@@ -279,7 +259,7 @@ async fn an_upload_into_another_artists_album_is_refused_and_stores_nothing() {
 #[tokio::test]
 async fn an_upload_into_an_unknown_album_or_a_playlist_is_refused() {
     let app = start().await;
-    let ann = artist(&app, "ann@example.com", "Ann Arbor").await;
+    let ann = ann(&app).await;
     let list = playlist(&app, &ann.token, "Road Trip", true).await;
     let before = (my_songs(&app, &ann).await, media_rows(&app));
 
@@ -318,7 +298,7 @@ async fn an_upload_into_an_unknown_album_or_a_playlist_is_refused() {
 #[tokio::test]
 async fn patch_moves_a_song_from_one_album_to_another_and_null_takes_it_off() {
     let app = start().await;
-    let ann = artist(&app, "ann@example.com", "Ann Arbor").await;
+    let ann = ann(&app).await;
     let a = album(&app, &ann.token, "Album A").await;
     let b = album(&app, &ann.token, "Album B").await;
     let song = id(&upload_ok(&app, &ann, &wav_song("Wanderer", 1, Some(&a))).await);
@@ -326,15 +306,8 @@ async fn patch_moves_a_song_from_one_album_to_another_and_null_takes_it_off() {
     album_lists(&app, &a, &[&song, &stays]).await;
 
     // A → B, with a title too.
-    let response = patch_song(
-        &app,
-        &ann,
-        &song,
-        json!({ "albumId": b, "title": "Wanderer II" }),
-    )
-    .await;
-    assert_eq!(response.status, 200, "{}", response.text());
-    let view: Value = response.json();
+    let body = json!({ "albumId": b, "title": "Wanderer II" });
+    let view = patch_song_ok(&app, &ann, &song, body).await;
     assert_eq!(view["albumId"], b.as_str(), "shown at once: {view}");
     assert_eq!(view["title"], "Wanderer II", "{view}");
     assert_eq!(album_tracks(&app, &ann, &a).await, vec![stays.clone()]);
@@ -345,8 +318,7 @@ async fn patch_moves_a_song_from_one_album_to_another_and_null_takes_it_off() {
 
     // The same album again changes nothing at playlists.
     let changes = album_changes(&app, &b).await;
-    let response = patch_song(&app, &ann, &song, json!({ "albumId": b })).await;
-    assert_eq!(response.status, 200, "{}", response.text());
+    patch_song_ok(&app, &ann, &song, json!({ "albumId": b })).await;
     assert_eq!(album_tracks(&app, &ann, &b).await, vec![song.clone()]);
     assert_eq!(
         album_changes(&app, &b).await,
@@ -355,16 +327,14 @@ async fn patch_moves_a_song_from_one_album_to_another_and_null_takes_it_off() {
     );
 
     // null: off its album.
-    let response = patch_song(&app, &ann, &song, json!({ "albumId": null })).await;
-    assert_eq!(response.status, 200, "{}", response.text());
-    assert_eq!(response.json::<Value>()["albumId"], Value::Null);
+    let view = patch_song_ok(&app, &ann, &song, json!({ "albumId": null })).await;
+    assert_eq!(view["albumId"], Value::Null);
     assert!(album_tracks(&app, &ann, &b).await.is_empty());
     album_lists(&app, &b, &[]).await;
     assert_eq!(song_of(&app, &ann, &song).await["albumId"], Value::Null);
 
     // And from no album onto one.
-    let response = patch_song(&app, &ann, &song, json!({ "albumId": a })).await;
-    assert_eq!(response.status, 200, "{}", response.text());
+    patch_song_ok(&app, &ann, &song, json!({ "albumId": a })).await;
     assert_eq!(
         album_tracks(&app, &ann, &a).await,
         vec![stays.clone(), song.clone()]
@@ -375,8 +345,8 @@ async fn patch_moves_a_song_from_one_album_to_another_and_null_takes_it_off() {
 #[tokio::test]
 async fn patch_to_another_artists_or_an_unknown_album_is_refused_and_changes_nothing() {
     let app = start().await;
-    let ann = artist(&app, "ann@example.com", "Ann Arbor").await;
-    let bob = artist(&app, "bob@example.com", "Bob Brook").await;
+    let ann = ann(&app).await;
+    let bob = bob(&app).await;
     let anns = album(&app, &ann.token, "Ann's").await;
     let bobs = album(&app, &bob.token, "Bob's").await;
     let song = id(&upload_ok(&app, &ann, &wav_song("Mine", 1, Some(&anns))).await);
@@ -396,7 +366,7 @@ async fn patch_to_another_artists_or_an_unknown_album_is_refused_and_changes_not
     }
     assert!(album_tracks(&app, &bob, &bobs).await.is_empty());
     album_lists(&app, &anns, &[&song]).await;
-    assert!(album_songs(&app, &bobs).await.is_empty());
+    assert!(album_song_ids(&app, &bobs).await.is_empty());
 
     // Bob may not move Ann's song at all.
     let response = patch_song(&app, &bob, &song, json!({ "albumId": bobs })).await;
