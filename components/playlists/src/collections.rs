@@ -49,7 +49,8 @@ pub struct Track {
     added_by: Option<String>,
     added_at: String,
     available: bool,
-    song: Option<serde_json::Value>,
+    /// The catalog's JSON of the song, as it came.
+    song: Option<Box<serde_json::value::RawValue>>,
 }
 
 pub fn summary(c: &Collection, access: Option<Access>) -> View {
@@ -92,7 +93,7 @@ pub fn full(
         .into_iter()
         .filter_map(|e: Entry| {
             let song = (!e.song_deleted)
-                .then(|| songs.get(&e.song_id).cloned())
+                .then(|| songs.get(&e.song_id).map(|s| s.json.clone()))
                 .flatten();
             if song.is_none() && !access.sees_unavailable() {
                 return None;

@@ -5,7 +5,9 @@
 //! call, every call at once) with the caller's own `Authorization`, so the catalog's
 //! visibility rules apply.
 
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use spindle_shared::Problem;
 use spindle_shared::http::{Outbound, send_all};
 use std::collections::{HashMap, HashSet};
@@ -17,8 +19,16 @@ const BATCH_SIZE: usize = 100;
 const TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_ANSWER_BYTES: usize = 8 << 20;
 
-/// The songs among `ids` the caller may see, by id (the catalog's `SongView`s as they come).
-pub fn songs(ids: &[&str], authorization: Option<&str>) -> Result<HashMap<String, Value>, Problem> {
+/// A song as the catalog showed it to the caller: its JSON as it came (passed on untouched),
+/// and the field this component reads.
+#[derive(Clone)]
+pub struct Song {
+    pub artist_id: String,
+    pub json: Box<RawValue>,
+}
+
+/// The songs among `ids` the caller may see, by id.
+pub fn songs(ids: &[&str], authorization: Option<&str>) -> Result<HashMap<String, Song>, Problem> {
     let mut seen = HashSet::new();
     let unique: Vec<&str> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
     let bodies: Vec<Vec<u8>> = unique
@@ -51,12 +61,26 @@ pub fn songs(ids: &[&str], authorization: Option<&str>) -> Result<HashMap<String
         if reply.status != 200 {
             return Err(unavailable(format!("status {}", reply.status)));
         }
-        let answer: Value =
+        #[derive(Deserialize)]
+        struct Answer {
+            items: Vec<Box<RawValue>>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Head {
+            id: String,
+            artist_id: String,
+        }
+        let answer: Answer =
             serde_json::from_slice(&reply.body).map_err(|e| unavailable(e.to_string()))?;
-        for song in answer["items"].as_array().into_iter().flatten() {
-            if let Some(id) = song["id"].as_str() {
-                found.insert(id.to_string(), song.clone());
-            }
+        for json in answer.items {
+            let head: Head =
+                serde_json::from_str(json.get()).map_err(|e| unavailable(e.to_string()))?;
+            let song = Song {
+                artist_id: head.artist_id,
+                json,
+            };
+            found.insert(head.id, song);
         }
     }
     Ok(found)

@@ -83,12 +83,9 @@ pub fn add(req: Request, params: Params) -> Response {
                     field(i),
                     format!("no song {id} that you may see"),
                 )),
-                Some(song) if c.kind == Kind::Album && song["artistId"] != c.owner_id.as_str() => {
-                    errors.push(Problem::field(
-                        field(i),
-                        format!("song {id} is not by this album's artist"),
-                    ))
-                }
+                Some(song) if c.kind == Kind::Album && song.artist_id != c.owner_id => errors.push(
+                    Problem::field(field(i), format!("song {id} is not by this album's artist")),
+                ),
                 Some(_) => {}
             }
         }
