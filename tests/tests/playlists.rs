@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 use spindle_shared::events::{Envelope, Event};
 use spindle_tests::accounts::{User, register_admin, register_named};
 use spindle_tests::bus::EventBus;
-use spindle_tests::media::{Form, assert_song_shape, upload, wav};
+use spindle_tests::media::{Form, assert_song_shape, upload_ok, wav};
 use spindle_tests::playlists::{
     ALBUMS, PLAYLISTS, PNG_1X1, add_song, add_songs, call_if, call_raw, create, create_ok, etag,
-    tag, track_entries, track_positions, track_songs, tracks,
+    item_ids, tag, track_entries, track_positions, track_songs, tracks,
 };
 use spindle_tests::{
     TestApp, TestResponse, assert_invalid, assert_problem, eventually, object_keys, spawn_app_with,
@@ -91,10 +91,7 @@ async fn song_as(app: &TestApp, artist: &User, title: &str, seed: u8, public: bo
     if !public {
         form = form.text("isPublic", "false");
     }
-    let response = upload(app, artist.bearer(), &form).await;
-    assert_eq!(response.status, 201, "upload {title}: {}", response.text());
-    let song: Value = response.json();
-    assert_song_shape(&song);
+    let song = upload_ok(app, artist, &form).await;
     song["id"].as_str().expect("song id").to_string()
 }
 
@@ -119,17 +116,17 @@ async fn songs(app: &TestApp, artist: &User, n: usize) -> Vec<String> {
     out
 }
 
+/// The artist sets their song's `isPublic` at the catalog.
+async fn set_song_public(app: &TestApp, artist: &User, song_id: &str, public: bool) {
+    let path = format!("/api/songs/{song_id}/visibility");
+    let response = patch(app, artist.bearer(), &path, json!({ "isPublic": public })).await;
+    assert_eq!(response.status, 200, "{path}: {}", response.text());
+}
+
 /// An admin sets a song's `isVisible` at the catalog.
 async fn set_song_visible(app: &TestApp, admin: &User, song_id: &str, visible: bool) {
     let path = format!("/api/admin/songs/{song_id}/visible");
-    let response = app
-        .call(
-            admin.bearer(),
-            Method::PATCH,
-            &path,
-            Some(json!({ "isVisible": visible })),
-        )
-        .await;
+    let response = patch(app, admin.bearer(), &path, json!({ "isVisible": visible })).await;
     assert_eq!(response.status, 200, "{path}: {}", response.text());
 }
 
@@ -290,6 +287,18 @@ async fn state(
     )
 }
 
+/// Checks that the collection is still as it was `before` (as its owner sees it).
+async fn assert_unchanged(
+    app: &TestApp,
+    owner: &User,
+    base: &str,
+    cid: &str,
+    before: &(u64, Value, Value, Value, Vec<String>),
+    what: &str,
+) {
+    assert_eq!(&state(app, owner, base, cid).await, before, "{what}");
+}
+
 async fn revision(app: &TestApp, owner: &User, base: &str, cid: &str) -> u64 {
     state(app, owner, base, cid).await.0
 }
@@ -424,6 +433,14 @@ async fn add_ok(
     added(&response, &format!("add {song_ids:?} at {position:?}")).1
 }
 
+/// The `entryId`s of added entries (as [`add_ok`] answers them), in order.
+fn entry_ids_of(entries: &[Value]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| e["entryId"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// A list answer `{items, nextCursor}`: (items, nextCursor), shapes checked.
 #[track_caller]
 fn list_answer(response: &TestResponse, what: &str) -> (Vec<Value>, Option<String>) {
@@ -491,6 +508,39 @@ async fn add_collaborator(
 ) -> TestResponse {
     let path = format!("{PLAYLISTS}/{cid}/collaborators");
     post(app, token, &path, json!({ "userId": user_id })).await
+}
+
+/// `DELETE /api/playlists/{id}/collaborators/{userId}` as `token`.
+async fn remove_collaborator(
+    app: &TestApp,
+    token: Option<&str>,
+    cid: &str,
+    user_id: &str,
+) -> TestResponse {
+    delete(
+        app,
+        token,
+        &format!("{PLAYLISTS}/{cid}/collaborators/{user_id}"),
+    )
+    .await
+}
+
+/// Registers Olive (a listener), Eddie (a listener) and Band (an artist), uploads `n` songs of
+/// Band's, makes Olive's playlist `title` (`isPublic` as given) and adds Eddie as its editor:
+/// (Olive, Eddie, the songs, the playlist's id).
+async fn edited_playlist(
+    app: &TestApp,
+    n: usize,
+    title: &str,
+    public: bool,
+) -> (User, User, Vec<String>, String) {
+    let owner = listener(app, "Olive").await;
+    let editor = listener(app, "Eddie").await;
+    let band = artist(app, "Band").await;
+    let songs = songs(app, &band, n).await;
+    let pid = spindle_tests::playlists::playlist(app, &owner.token, title, public).await;
+    add_editor(app, &owner, &pid, &editor).await;
+    (owner, editor, songs, pid)
 }
 
 /// The owner adds `editor` to the playlist.
@@ -588,22 +638,7 @@ async fn share_with(app: &TestApp, owner: &User, cid: &str, user: &User) -> Stri
 
 /// The unrevoked links' ids, as the owner lists them.
 async fn link_ids(app: &TestApp, owner: &User, cid: &str) -> BTreeSet<String> {
-    let response = app
-        .call(
-            owner.bearer(),
-            Method::GET,
-            &format!("{PLAYLISTS}/{cid}/share"),
-            None,
-        )
-        .await;
-    assert_eq!(response.status, 200, "share links: {}", response.text());
-    let body: Value = response.json();
-    body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(id)
-        .collect()
+    item_ids(app, owner.bearer(), &format!("{PLAYLISTS}/{cid}/share")).await
 }
 
 async fn shared(app: &TestApp, token: Option<&str>, link: &str) -> TestResponse {
@@ -618,12 +653,28 @@ async fn shared(app: &TestApp, token: Option<&str>, link: &str) -> TestResponse 
 
 /// An admin sets `isVisible` of a playlist or album.
 async fn admin_visible(app: &TestApp, admin: &User, base: &str, cid: &str, visible: bool) -> Value {
-    let kind = base.trim_start_matches("/api/");
-    let path = format!("/api/admin/{kind}/{cid}/visible");
-    let response = patch(app, admin.bearer(), &path, json!({ "isVisible": visible })).await;
-    let view = single(&response, 200, &path);
+    let response = patch_visible(app, admin.bearer(), base, cid, json!(visible)).await;
+    let view = single(&response, 200, &visible_path(base, cid));
     assert_eq!(view["isVisible"], visible, "{view}");
     view
+}
+
+/// `/api/admin/{playlists|albums}/{cid}/visible` for the collection `cid` under `base`.
+fn visible_path(base: &str, cid: &str) -> String {
+    let kind = base.trim_start_matches("/api/");
+    format!("/api/admin/{kind}/{cid}/visible")
+}
+
+/// `PATCH /api/admin/{playlists|albums}/{cid}/visible {isVisible}` as `token`.
+async fn patch_visible(
+    app: &TestApp,
+    token: Option<&str>,
+    base: &str,
+    cid: &str,
+    is_visible: Value,
+) -> TestResponse {
+    let body = json!({ "isVisible": is_visible });
+    patch(app, token, &visible_path(base, cid), body).await
 }
 
 /// The catalog deletes a song (as its artist or an admin).
@@ -813,26 +864,11 @@ async fn every_playlist_route_answers_as_documented() {
     let view = view_ok(&app, editor.bearer(), PLAYLISTS, &pid).await;
     assert_eq!(view["access"], "editor");
     add_editor(&app, &owner, &pid, &friend).await;
-    let response = delete(
-        &app,
-        friend.bearer(),
-        &format!("{PLAYLISTS}/{pid}/collaborators/{}", editor.id),
-    )
-    .await;
+    let response = remove_collaborator(&app, friend.bearer(), &pid, &editor.id).await;
     assert_problem(&response, 403, "an editor removes another");
-    let response = delete(
-        &app,
-        friend.bearer(),
-        &format!("{PLAYLISTS}/{pid}/collaborators/{}", friend.id),
-    )
-    .await;
+    let response = remove_collaborator(&app, friend.bearer(), &pid, &friend.id).await;
     assert_no_content(&response, "the other editor leaves");
-    let response = delete(
-        &app,
-        editor.bearer(),
-        &format!("{PLAYLISTS}/{pid}/collaborators/{}", editor.id),
-    )
-    .await;
+    let response = remove_collaborator(&app, editor.bearer(), &pid, &editor.id).await;
     assert_no_content(&response, "the editor leaves");
     assert!(collaborator_ids(&app, &owner, &pid).await.is_empty());
     let response = add_song(&app, editor.bearer(), PLAYLISTS, &pid, &songs[0], None).await;
@@ -843,12 +879,7 @@ async fn every_playlist_route_answers_as_documented() {
         "public"
     );
     add_editor(&app, &owner, &pid, &editor).await;
-    let response = delete(
-        &app,
-        owner.bearer(),
-        &format!("{PLAYLISTS}/{pid}/collaborators/{}", editor.id),
-    )
-    .await;
+    let response = remove_collaborator(&app, owner.bearer(), &pid, &editor.id).await;
     assert_no_content(&response, "the owner removes the editor");
     assert!(collaborator_ids(&app, &owner, &pid).await.is_empty());
 
@@ -950,10 +981,7 @@ async fn every_album_route_answers_as_documented() {
 
     // Tracks.
     let entries = add_ok(&app, &band, ALBUMS, &aid, &songs, None).await;
-    let entry_ids: Vec<String> = entries
-        .iter()
-        .map(|e| e["entryId"].as_str().unwrap().to_string())
-        .collect();
+    let entry_ids = entry_ids_of(&entries);
     let response = move_entry(&app, band.bearer(), ALBUMS, &aid, &entry_ids[2], 0).await;
     let (_, order) = order_answer(&response, "move");
     assert_eq!(
@@ -1622,27 +1650,15 @@ async fn adding_at_a_position_shifts_the_rest_and_keeps_the_order_gap_free() {
     )
     .await;
     assert_problem(&response, 422, "a negative position");
-    assert_eq!(
-        state(&app, &owner, PLAYLISTS, &pid).await,
-        before,
-        "nothing changed"
-    );
+    assert_unchanged(&app, &owner, PLAYLISTS, &pid, &before, "nothing changed").await;
 }
 
 #[tokio::test]
 async fn removing_and_moving_entries_keep_the_exact_order() {
     let app = start().await;
-    let owner = listener(&app, "Olive").await;
-    let editor = listener(&app, "Eddie").await;
-    let band = artist(&app, "Band").await;
-    let songs = songs(&app, &band, 5).await;
-    let pid = spindle_tests::playlists::playlist(&app, &owner.token, "Order", true).await;
-    add_editor(&app, &owner, &pid, &editor).await;
+    let (owner, editor, songs, pid) = edited_playlist(&app, 5, "Order", true).await;
     let entries = add_ok(&app, &owner, PLAYLISTS, &pid, &songs, None).await;
-    let e: Vec<String> = entries
-        .iter()
-        .map(|e| e["entryId"].as_str().unwrap().to_string())
-        .collect();
+    let e = entry_ids_of(&entries);
     let entries_of = |view: &Value| track_entries(view);
 
     // Remove the middle one (the editor does).
@@ -1717,30 +1733,18 @@ async fn removing_and_moving_entries_keep_the_exact_order() {
         "moving a removed entry: {}",
         response.status
     );
-    assert_eq!(
-        state(&app, &owner, PLAYLISTS, &pid).await,
-        before,
-        "nothing changed"
-    );
+    assert_unchanged(&app, &owner, PLAYLISTS, &pid, &before, "nothing changed").await;
 }
 
 #[tokio::test]
 async fn putting_the_full_order_takes_exactly_a_permutation() {
     let app = start().await;
-    let owner = listener(&app, "Olive").await;
-    let editor = listener(&app, "Eddie").await;
-    let band = artist(&app, "Band").await;
-    let songs = songs(&app, &band, 3).await;
-    let pid = spindle_tests::playlists::playlist(&app, &owner.token, "Order", false).await;
-    add_editor(&app, &owner, &pid, &editor).await;
+    let (owner, editor, songs, pid) = edited_playlist(&app, 3, "Order", false).await;
     // The same song twice: two entries.
     let mut with_twice = songs.clone();
     with_twice.push(songs[0].clone());
     let entries = add_ok(&app, &owner, PLAYLISTS, &pid, &with_twice, None).await;
-    let e: Vec<String> = entries
-        .iter()
-        .map(|e| e["entryId"].as_str().unwrap().to_string())
-        .collect();
+    let e = entry_ids_of(&entries);
     assert_eq!(
         e.iter().collect::<BTreeSet<_>>().len(),
         4,
@@ -1804,11 +1808,7 @@ async fn putting_the_full_order_takes_exactly_a_permutation() {
         )
         .await;
     assert_problem(&response, 422, "entryIds not a list");
-    assert_eq!(
-        state(&app, &owner, PLAYLISTS, &pid).await,
-        before,
-        "nothing changed"
-    );
+    assert_unchanged(&app, &owner, PLAYLISTS, &pid, &before, "nothing changed").await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1893,36 +1893,38 @@ async fn the_etag_is_the_revision_and_grows_by_one_per_write() {
     assert_eq!(revision(&app, &owner, PLAYLISTS, &pid).await, expected);
 }
 
-/// Sends two writes at once, both with `If-Match: "{rev}"`: their statuses in order.
+/// One write of a [`race`]: as whom, how, where, what.
+type Write<'a> = (Option<&'a str>, Method, String, Value);
+
+/// Sends two writes at once, both with `If-Match: "{rev}"`: their answers in order.
 async fn race(
     app: &TestApp,
-    first: (Option<&str>, Method, String, Value),
-    second: (Option<&str>, Method, String, Value),
+    first: Write<'_>,
+    second: Write<'_>,
     rev: u64,
 ) -> (TestResponse, TestResponse) {
-    let tag = tag(rev);
+    let tag = Some(tag(rev));
+    let (a, b) = (first, second);
     tokio::join!(
-        call_if(app, first.0, first.1, &first.2, Some(first.3), Some(&tag)),
-        call_if(
-            app,
-            second.0,
-            second.1,
-            &second.2,
-            Some(second.3),
-            Some(&tag)
-        ),
+        call_if(app, a.0, a.1, &a.2, Some(a.3), tag.as_deref()),
+        call_if(app, b.0, b.1, &b.2, Some(b.3), tag.as_deref()),
     )
+}
+
+/// Of the two answers to a [`race`], exactly one is `won` and the other 412: whether the first
+/// won.
+#[track_caller]
+fn one_wins(a: &TestResponse, b: &TestResponse, won: u16, what: &str) -> bool {
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [won, 412], "{what}: {} / {}", a.text(), b.text());
+    a.status == won
 }
 
 #[tokio::test]
 async fn of_two_concurrent_writes_with_the_same_if_match_exactly_one_wins() {
     let app = start().await;
-    let owner = listener(&app, "Olive").await;
-    let editor = listener(&app, "Eddie").await;
-    let band = artist(&app, "Band").await;
-    let songs = songs(&app, &band, 6).await;
-    let pid = spindle_tests::playlists::playlist(&app, &owner.token, "Race", false).await;
-    add_editor(&app, &owner, &pid, &editor).await;
+    let (owner, editor, songs, pid) = edited_playlist(&app, 6, "Race", false).await;
     let songs_path = format!("{PLAYLISTS}/{pid}/songs");
     let path = format!("{PLAYLISTS}/{pid}");
 
@@ -1930,37 +1932,23 @@ async fn of_two_concurrent_writes_with_the_same_if_match_exactly_one_wins() {
     for round in 0..3 {
         let (rev, _, _, _, before) = state(&app, &owner, PLAYLISTS, &pid).await;
         let (mine, theirs) = (&songs[2 * round], &songs[2 * round + 1]);
+        let add = |token, song| {
+            (
+                token,
+                Method::POST,
+                songs_path.clone(),
+                json!({ "songId": song }),
+            )
+        };
         let (a, b) = race(
             &app,
-            (
-                owner.bearer(),
-                Method::POST,
-                songs_path.clone(),
-                json!({ "songId": mine }),
-            ),
-            (
-                editor.bearer(),
-                Method::POST,
-                songs_path.clone(),
-                json!({ "songId": theirs }),
-            ),
+            add(owner.bearer(), mine),
+            add(editor.bearer(), theirs),
             rev,
         )
         .await;
-        let mut statuses = [a.status, b.status];
-        statuses.sort();
-        assert_eq!(
-            statuses,
-            [201, 412],
-            "round {round}: {} / {}",
-            a.text(),
-            b.text()
-        );
-        let (winner, loser) = if a.status == 201 {
-            (mine, &b)
-        } else {
-            (theirs, &a)
-        };
+        let first_won = one_wins(&a, &b, 201, &format!("round {round}"));
+        let (winner, loser) = if first_won { (mine, &b) } else { (theirs, &a) };
         assert_problem(loser, 412, "the loser");
         let view = view_ok(&app, owner.bearer(), PLAYLISTS, &pid).await;
         assert_eq!(view["revision"], rev + 1, "round {round}: one write");
@@ -1981,33 +1969,17 @@ async fn of_two_concurrent_writes_with_the_same_if_match_exactly_one_wins() {
     for round in 0..3 {
         let rev = revision(&app, &owner, PLAYLISTS, &pid).await;
         let (ta, tb) = (format!("A{round}"), format!("B{round}"));
-        let (a, b) = race(
-            &app,
+        let rename = |title: &str| {
             (
                 owner.bearer(),
                 Method::PATCH,
                 path.clone(),
-                json!({ "title": ta }),
-            ),
-            (
-                owner.bearer(),
-                Method::PATCH,
-                path.clone(),
-                json!({ "title": tb }),
-            ),
-            rev,
-        )
-        .await;
-        let mut statuses = [a.status, b.status];
-        statuses.sort();
-        assert_eq!(
-            statuses,
-            [200, 412],
-            "round {round}: {} / {}",
-            a.text(),
-            b.text()
-        );
-        let winner = if a.status == 200 { &ta } else { &tb };
+                json!({ "title": title }),
+            )
+        };
+        let (a, b) = race(&app, rename(&ta), rename(&tb), rev).await;
+        let first_won = one_wins(&a, &b, 200, &format!("round {round}"));
+        let winner = if first_won { &ta } else { &tb };
         let view = view_ok(&app, owner.bearer(), PLAYLISTS, &pid).await;
         assert_eq!(&view["title"], winner.as_str(), "round {round}");
         assert_eq!(view["revision"], rev + 1);
@@ -2061,15 +2033,25 @@ async fn of_two_concurrent_writes_with_the_same_if_match_exactly_one_wins() {
         rev,
     )
     .await;
-    let mut statuses = [a.status, b.status];
-    statuses.sort();
-    assert_eq!(statuses, [200, 412], "{} / {}", a.text(), b.text());
+    let first_won = one_wins(&a, &b, 200, "a move against a reorder");
     let mut moved = entries.clone();
     moved.swap(0, 1);
-    let expected = if a.status == 200 { moved } else { reversed };
+    let expected = if first_won { moved } else { reversed };
     let view = view_ok(&app, owner.bearer(), PLAYLISTS, &pid).await;
     assert_eq!(track_entries(&view), expected, "only the winner's order");
     assert_eq!(view["revision"], rev + 1);
+}
+
+/// A request as `user` with an optional JSON body and `If-Match: {if_match}`.
+async fn call_if_as(
+    app: &TestApp,
+    user: &User,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    if_match: &str,
+) -> TestResponse {
+    call_if(app, user.bearer(), method, path, body, Some(if_match)).await
 }
 
 #[tokio::test]
@@ -2120,66 +2102,33 @@ async fn a_stale_if_match_changes_nothing() {
     ];
     for stale in [1, 3, 99] {
         for (what, method, target, body) in &writes {
-            let response = call_if(
+            let (method, body) = (method.clone(), body.clone());
+            let response = call_if_as(&app, &owner, method, target, body, &tag(stale)).await;
+            assert_problem(&response, 412, &format!("{what} with If-Match \"{stale}\""));
+            assert_unchanged(
                 &app,
-                owner.bearer(),
-                method.clone(),
-                target,
-                body.clone(),
-                Some(&tag(stale)),
+                &owner,
+                PLAYLISTS,
+                &pid,
+                &before,
+                &format!("{what}: nothing changed"),
             )
             .await;
-            assert_problem(&response, 412, &format!("{what} with If-Match \"{stale}\""));
-            assert_eq!(
-                state(&app, &owner, PLAYLISTS, &pid).await,
-                before,
-                "{what}: nothing changed"
-            );
         }
     }
 
     // The current tag and `*` apply.
-    let response = call_if(
-        &app,
-        owner.bearer(),
-        Method::PATCH,
-        &path,
-        Some(json!({ "title": "Fresh" })),
-        Some(&tag(2)),
-    )
-    .await;
+    let fresh = Some(json!({ "title": "Fresh" }));
+    let response = call_if_as(&app, &owner, Method::PATCH, &path, fresh, &tag(2)).await;
     let view = single(&response, 200, "PATCH with the current tag");
     assert_eq!(view["revision"], 3);
-    let response = call_if(
-        &app,
-        owner.bearer(),
-        Method::PATCH,
-        &path,
-        Some(json!({ "title": "Starred" })),
-        Some("*"),
-    )
-    .await;
+    let starred = Some(json!({ "title": "Starred" }));
+    let response = call_if_as(&app, &owner, Method::PATCH, &path, starred, "*").await;
     assert_eq!(single(&response, 200, "PATCH with *")["revision"], 4);
-    let response = call_if(
-        &app,
-        owner.bearer(),
-        Method::DELETE,
-        &path,
-        None,
-        Some(&tag(3)),
-    )
-    .await;
+    let response = call_if_as(&app, &owner, Method::DELETE, &path, None, &tag(3)).await;
     assert_problem(&response, 412, "DELETE with the previous tag");
     view_ok(&app, owner.bearer(), PLAYLISTS, &pid).await;
-    let response = call_if(
-        &app,
-        owner.bearer(),
-        Method::DELETE,
-        &path,
-        None,
-        Some(&tag(4)),
-    )
-    .await;
+    let response = call_if_as(&app, &owner, Method::DELETE, &path, None, &tag(4)).await;
     assert_no_content(&response, "DELETE with the current tag");
     assert_problem(
         &get_view(&app, owner.bearer(), PLAYLISTS, &pid).await,
@@ -2412,11 +2361,7 @@ async fn unknown_or_invisible_songs_are_refused_by_name() {
             "{body}"
         );
     }
-    assert_eq!(
-        state(&app, &owner, PLAYLISTS, &pid).await,
-        before,
-        "nothing added"
-    );
+    assert_unchanged(&app, &owner, PLAYLISTS, &pid, &before, "nothing added").await;
 
     // The artist may add their own private song to their own playlist; the admin a hidden one.
     let theirs = spindle_tests::playlists::playlist(&app, &band.token, "Demos", false).await;
@@ -2442,6 +2387,16 @@ async fn unknown_or_invisible_songs_are_refused_by_name() {
     // And the good ones go in.
     add_ok(&app, &owner, PLAYLISTS, &pid, &good, None).await;
     assert_eq!(order_of(&app, &owner, PLAYLISTS, &pid).await, good);
+}
+
+/// A 409 problem whose `detail` names `song`.
+#[track_caller]
+fn assert_conflict_names(response: &TestResponse, what: &str, song: &str) {
+    let body = assert_problem(response, 409, what);
+    assert!(
+        body["detail"].as_str().unwrap_or_default().contains(song),
+        "names the song: {body}"
+    );
 }
 
 #[tokio::test]
@@ -2475,46 +2430,14 @@ async fn albums_hold_their_artists_songs_once_each() {
     );
     // The same song twice: 409 naming it.
     let response = add_song(&app, band.bearer(), ALBUMS, &aid, &mine[0], None).await;
-    let body = assert_problem(&response, 409, "a song already on the album");
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains(&mine[0]),
-        "names the song: {body}"
-    );
-    let response = add_songs(
-        &app,
-        band.bearer(),
-        ALBUMS,
-        &aid,
-        &[mine[2].clone(), mine[2].clone()],
-        None,
-    )
-    .await;
-    let body = assert_problem(&response, 409, "a song twice in one batch");
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains(&mine[2]),
-        "names the song: {body}"
-    );
-    let response = add_songs(
-        &app,
-        band.bearer(),
-        ALBUMS,
-        &aid,
-        &[mine[2].clone(), mine[1].clone()],
-        None,
-    )
-    .await;
+    assert_conflict_names(&response, "a song already on the album", &mine[0]);
+    let twice = [mine[2].clone(), mine[2].clone()];
+    let response = add_songs(&app, band.bearer(), ALBUMS, &aid, &twice, None).await;
+    assert_conflict_names(&response, "a song twice in one batch", &mine[2]);
+    let again = [mine[2].clone(), mine[1].clone()];
+    let response = add_songs(&app, band.bearer(), ALBUMS, &aid, &again, None).await;
     assert_problem(&response, 409, "a batch with a song already on the album");
-    assert_eq!(
-        state(&app, &band, ALBUMS, &aid).await,
-        before,
-        "nothing added"
-    );
+    assert_unchanged(&app, &band, ALBUMS, &aid, &before, "nothing added").await;
     add_ok(&app, &band, ALBUMS, &aid, &mine[2..], Some(0)).await;
     assert_eq!(
         order_of(&app, &band, ALBUMS, &aid).await,
@@ -2602,38 +2525,6 @@ async fn bad_requests_are_refused_and_change_nothing() {
     for (method, route) in &json_routes {
         let user = if route == ALBUMS { &band } else { &owner };
         let what = format!("{method} {route}");
-        // Malformed JSON: 400.
-        let response = call_raw(
-            &app,
-            user.bearer(),
-            method.clone(),
-            route,
-            "application/json",
-            b"{\"title\": ".to_vec(),
-        )
-        .await;
-        assert_problem(&response, 400, &format!("{what} malformed"));
-        // Not JSON: 415 (multipart is fine on create and PATCH only).
-        let response = call_raw(
-            &app,
-            user.bearer(),
-            method.clone(),
-            route,
-            "text/plain",
-            b"title=x".to_vec(),
-        )
-        .await;
-        assert_problem(&response, 415, &format!("{what} text/plain"));
-        let response = call_raw(
-            &app,
-            user.bearer(),
-            method.clone(),
-            route,
-            "application/x-www-form-urlencoded",
-            b"title=x".to_vec(),
-        )
-        .await;
-        assert_problem(&response, 415, &format!("{what} urlencoded"));
         // Too big: 413 (PUT takes up to 1 MiB).
         let size = if *method == Method::PUT {
             1_100_000
@@ -2641,16 +2532,36 @@ async fn bad_requests_are_refused_and_change_nothing() {
             70 * 1024
         };
         let big = format!("{{\"title\": \"{}\"}}", "x".repeat(size));
-        let response = call_raw(
-            &app,
-            user.bearer(),
-            method.clone(),
-            route,
-            "application/json",
-            big.into_bytes(),
-        )
-        .await;
-        assert_problem(&response, 413, &format!("{what} oversize"));
+        let raw: [(&str, Vec<u8>, u16, &str); 4] = [
+            // Malformed JSON: 400.
+            (
+                "application/json",
+                b"{\"title\": ".to_vec(),
+                400,
+                "malformed",
+            ),
+            // Not JSON: 415 (multipart is fine on create and PATCH only).
+            ("text/plain", b"title=x".to_vec(), 415, "text/plain"),
+            (
+                "application/x-www-form-urlencoded",
+                b"title=x".to_vec(),
+                415,
+                "urlencoded",
+            ),
+            ("application/json", big.into_bytes(), 413, "oversize"),
+        ];
+        for (content_type, body, status, label) in raw {
+            let response = call_raw(
+                &app,
+                user.bearer(),
+                method.clone(),
+                route,
+                content_type,
+                body,
+            )
+            .await;
+            assert_problem(&response, status, &format!("{what} {label}"));
+        }
         // Unknown fields and wrong types: 422.
         let response = app
             .call(
@@ -2679,12 +2590,11 @@ async fn bad_requests_are_refused_and_change_nothing() {
             .call(None, method.clone(), route, Some(json!({ "title": "x" })))
             .await;
         assert_problem(&response, 401, &format!("{what} anonymous"));
-        let response = call_raw(
+        let response = json_raw(
             &app,
             Some("not.a.token"),
             method.clone(),
             route,
-            "application/json",
             b"{}".to_vec(),
         )
         .await;
@@ -2754,21 +2664,9 @@ async fn bad_requests_are_refused_and_change_nothing() {
         let response = app.call(owner.bearer(), Method::GET, route, None).await;
         assert_problem(&response, 403, &format!("a listener at {route}"));
     }
-    let response = patch(
-        &app,
-        owner.bearer(),
-        &format!("/api/admin/playlists/{pid}/visible"),
-        json!({ "isVisible": false }),
-    )
-    .await;
+    let response = patch_visible(&app, owner.bearer(), PLAYLISTS, &pid, json!(false)).await;
     assert_problem(&response, 403, "a listener hides");
-    let response = patch(
-        &app,
-        admin.bearer(),
-        &format!("/api/admin/playlists/{pid}/visible"),
-        json!({ "isVisible": "no" }),
-    )
-    .await;
+    let response = patch_visible(&app, admin.bearer(), PLAYLISTS, &pid, json!("no")).await;
     assert_problem(&response, 422, "isVisible not a bool");
 
     // Bad cursors and limits: 422 naming the parameter, as the catalog's lists answer.
@@ -2885,11 +2783,15 @@ async fn bad_requests_are_refused_and_change_nothing() {
     }
 
     // Nothing changed, nothing made.
-    assert_eq!(
-        state(&app, &owner, PLAYLISTS, &pid).await,
-        before,
-        "the playlist is as it was"
-    );
+    assert_unchanged(
+        &app,
+        &owner,
+        PLAYLISTS,
+        &pid,
+        &before,
+        "the playlist is as it was",
+    )
+    .await;
     assert_eq!(
         list_ids(&app, owner.bearer(), &format!("{PLAYLISTS}/mine"), 20).await,
         vec![pid.clone()]
@@ -2997,11 +2899,7 @@ async fn share_links_show_a_private_playlist_read_only_until_revoked_or_hidden()
             response.text()
         );
     }
-    assert_eq!(
-        state(&app, &owner, PLAYLISTS, &pid).await,
-        before,
-        "nothing changed"
-    );
+    assert_unchanged(&app, &owner, PLAYLISTS, &pid, &before, "nothing changed").await;
 
     // Only the owner lists, makes and revokes links.
     for token in [None, stranger.bearer()] {
@@ -3164,14 +3062,7 @@ async fn songs_the_caller_may_not_see_are_unavailable_to_the_owner_and_left_out_
 
     // The admin hides a; the artist makes c private.
     set_song_visible(&app, &admin, &a, false).await;
-    let response = patch(
-        &app,
-        band.bearer(),
-        &format!("/api/songs/{c}/visibility"),
-        json!({ "isPublic": false }),
-    )
-    .await;
-    assert_eq!(response.status, 200, "{}", response.text());
+    set_song_public(&app, &band, &c, false).await;
 
     for (who, token) in [("owner", owner.bearer()), ("editor", editor.bearer())] {
         let view = view_ok(&app, token, PLAYLISTS, &pid).await;
@@ -3233,14 +3124,7 @@ async fn songs_the_caller_may_not_see_are_unavailable_to_the_owner_and_left_out_
 
     // Back again.
     set_song_visible(&app, &admin, &a, true).await;
-    let response = patch(
-        &app,
-        band.bearer(),
-        &format!("/api/songs/{c}/visibility"),
-        json!({ "isPublic": true }),
-    )
-    .await;
-    assert_eq!(response.status, 200, "{}", response.text());
+    set_song_public(&app, &band, &c, true).await;
     let view = view_ok(&app, None, PLAYLISTS, &pid).await;
     assert_eq!(track_songs(&view), vec![a.clone(), b.clone(), c.clone()]);
     assert!(
@@ -3923,21 +3807,14 @@ async fn an_admin_hides_and_shows_playlists_and_albums() {
         ("the owner", owner.bearer(), 403),
         ("a stranger", stranger.bearer(), 403),
     ] {
-        let path = format!("/api/admin/playlists/{pid}/visible");
-        let response = patch(&app, token, &path, json!({ "isVisible": false })).await;
+        let response = patch_visible(&app, token, PLAYLISTS, &pid, json!(false)).await;
         assert_problem(&response, status, who);
-        let path = format!("/api/admin/albums/{aid}/visible");
-        let response = patch(
-            &app,
-            if who == "the owner" {
-                band.bearer()
-            } else {
-                token
-            },
-            &path,
-            json!({ "isVisible": false }),
-        )
-        .await;
+        let token = if who == "the owner" {
+            band.bearer()
+        } else {
+            token
+        };
+        let response = patch_visible(&app, token, ALBUMS, &aid, json!(false)).await;
         assert_problem(&response, status, who);
     }
     view_ok(&app, None, PLAYLISTS, &pid).await;
@@ -4010,21 +3887,9 @@ async fn an_admin_hides_and_shows_playlists_and_albums() {
     admin_visible(&app, &admin, ALBUMS, &aid, true).await;
     assert_eq!(list_ids(&app, None, ALBUMS, 20).await, vec![aid.clone()]);
     // A playlist id under the admin's album route, and the reverse: 404.
-    let response = patch(
-        &app,
-        admin.bearer(),
-        &format!("/api/admin/albums/{pid}/visible"),
-        json!({ "isVisible": false }),
-    )
-    .await;
+    let response = patch_visible(&app, admin.bearer(), ALBUMS, &pid, json!(false)).await;
     assert_problem(&response, 404, "a playlist as album");
-    let response = patch(
-        &app,
-        admin.bearer(),
-        &format!("/api/admin/playlists/{aid}/visible"),
-        json!({ "isVisible": false }),
-    )
-    .await;
+    let response = patch_visible(&app, admin.bearer(), PLAYLISTS, &aid, json!(false)).await;
     assert_problem(&response, 404, "an album as playlist");
 }
 
@@ -4040,6 +3905,29 @@ fn padded(json: &Value, size: usize) -> Vec<u8> {
     bytes
 }
 
+/// A request with `body` sent as it is, as `application/json`.
+async fn json_raw(
+    app: &TestApp,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Vec<u8>,
+) -> TestResponse {
+    call_raw(app, token, method, path, "application/json", body).await
+}
+
+/// `json` padded to exactly `size` bytes (see [`padded`]), sent as `application/json`.
+async fn send_padded(
+    app: &TestApp,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    json: Value,
+    size: usize,
+) -> TestResponse {
+    json_raw(app, token, method, path, padded(&json, size)).await
+}
+
 #[tokio::test]
 async fn size_limits_hold_to_the_byte() {
     let app = start().await;
@@ -4052,93 +3940,39 @@ async fn size_limits_hold_to_the_byte() {
     const KIB64: usize = 64 * 1024;
     const MIB: usize = 1024 * 1024;
 
+    let songs_path = format!("{path}/songs");
+    let token = owner.bearer();
+
     // JSON: 64 KiB is fine, one byte more is 413 (and changes nothing).
-    let body = padded(&json!({ "title": "Edge" }), KIB64);
-    let response = call_raw(
-        &app,
-        owner.bearer(),
-        Method::PATCH,
-        &path,
-        "application/json",
-        body,
-    )
-    .await;
+    let edge = json!({ "title": "Edge" });
+    let response = send_padded(&app, token, Method::PATCH, &path, edge, KIB64).await;
     assert_eq!(
         single(&response, 200, "a PATCH of exactly 64 KiB")["title"],
         "Edge"
     );
     let before = state(&app, &owner, PLAYLISTS, &pid).await;
-    let body = padded(&json!({ "title": "Over" }), KIB64 + 1);
-    let response = call_raw(
-        &app,
-        owner.bearer(),
-        Method::PATCH,
-        &path,
-        "application/json",
-        body,
-    )
-    .await;
+    let over = json!({ "title": "Over" });
+    let response = send_padded(&app, token, Method::PATCH, &path, over, KIB64 + 1).await;
     assert_problem(&response, 413, "a PATCH of 64 KiB + 1");
-    let body = padded(&json!({ "songId": songs[0] }), KIB64 + 1);
-    let response = call_raw(
-        &app,
-        owner.bearer(),
-        Method::POST,
-        &format!("{path}/songs"),
-        "application/json",
-        body,
-    )
-    .await;
+    let add = json!({ "songId": songs[0] });
+    let response = send_padded(&app, token, Method::POST, &songs_path, add, KIB64 + 1).await;
     assert_problem(&response, 413, "an add of 64 KiB + 1");
-    assert_eq!(
-        state(&app, &owner, PLAYLISTS, &pid).await,
-        before,
-        "nothing changed"
-    );
+    assert_unchanged(&app, &owner, PLAYLISTS, &pid, &before, "nothing changed").await;
 
     // PUT: 1 MiB is fine, one byte more is 413.
     let entries = before.4.clone();
     let reversed: Vec<String> = entries.iter().rev().cloned().collect();
-    let body = padded(&json!({ "entryIds": reversed }), MIB + 1);
-    let response = call_raw(
-        &app,
-        owner.bearer(),
-        Method::PUT,
-        &format!("{path}/songs"),
-        "application/json",
-        body,
-    )
-    .await;
+    let put = json!({ "entryIds": reversed });
+    let response = send_padded(&app, token, Method::PUT, &songs_path, put.clone(), MIB + 1).await;
     assert_problem(&response, 413, "a PUT of 1 MiB + 1");
-    assert_eq!(
-        state(&app, &owner, PLAYLISTS, &pid).await,
-        before,
-        "nothing changed"
-    );
-    let body = padded(&json!({ "entryIds": reversed }), MIB);
-    let response = call_raw(
-        &app,
-        owner.bearer(),
-        Method::PUT,
-        &format!("{path}/songs"),
-        "application/json",
-        body,
-    )
-    .await;
+    assert_unchanged(&app, &owner, PLAYLISTS, &pid, &before, "nothing changed").await;
+    let response = send_padded(&app, token, Method::PUT, &songs_path, put, MIB).await;
     assert_eq!(
         order_answer(&response, "a PUT of exactly 1 MiB").1,
         reversed
     );
-    let body = padded(&json!({ "entryIds": entries }), KIB64 + 1);
-    let response = call_raw(
-        &app,
-        owner.bearer(),
-        Method::PUT,
-        &format!("{path}/songs"),
-        "application/json",
-        body,
-    )
-    .await;
+    let put = json!({ "entryIds": entries });
+    let response = send_padded(&app, token, Method::PUT, &songs_path, put, KIB64 + 1).await;
     assert_eq!(order_answer(&response, "a PUT over 64 KiB").1, entries);
 
     // Covers: 2 MiB is fine (with the form's other fields around it), one byte more is 413.
@@ -4229,4 +4063,54 @@ async fn pages_neither_skip_nor_repeat_when_many_are_made_at_once() {
             assert_eq!(created, newest_first, "{path} limit {limit}: newest first");
         }
     }
+}
+
+/// Whether an `album.changed` of album `aid` titled `title` is on the bus.
+async fn album_changed_titled(app: &TestApp, aid: &str, title: &str) -> bool {
+    events(app, "album.changed").await.into_iter().any(
+        |e| matches!(&e.payload, Event::AlbumChanged(a) if a.album_id == aid && a.title == title),
+    )
+}
+
+#[tokio::test]
+async fn events_of_writes_made_while_redis_was_away_go_out_at_the_next_wake_up() {
+    let mut app = start().await;
+    let band = artist(&app, "Band").await;
+    let aid = spindle_tests::playlists::album(&app, &band.token, "Before").await;
+    eventually(WAIT, "album.changed of the new album", || async {
+        album_changed_titled(&app, &aid, "Before")
+            .await
+            .then_some(())
+    })
+    .await;
+
+    // Redis goes away: the write still succeeds, its event waits in the outbox.
+    app.redis.stop();
+    let path = format!("{ALBUMS}/{aid}");
+    let response = app
+        .call(
+            Some(&band.token),
+            Method::PATCH,
+            &path,
+            Some(json!({ "title": "While away" })),
+        )
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text());
+
+    // Redis is back (empty): the next wake-up of the component sends what the outbox holds.
+    app.redis.restart().unwrap();
+    eventually(
+        WAIT,
+        "the album.changed written while Redis was away",
+        || async {
+            EventBus::connect(&app.redis.url())
+                .await
+                .wake("track.deleted")
+                .await;
+            album_changed_titled(&app, &aid, "While away")
+                .await
+                .then_some(())
+        },
+    )
+    .await;
 }

@@ -104,9 +104,14 @@ pub(crate) fn respond(f: impl FnOnce() -> Result<Response, Problem>) -> Response
     f().unwrap_or_else(IntoResponse::into_response)
 }
 
-/// Every wake-up (a new `user.deleted`, or the retry timer) drains what is pending.
+/// Every wake-up (a new `user.deleted`, `album.changed` or `album.deleted`, or the retry timer)
+/// drains what is pending, and sends what the outbox still holds (events of writes made while
+/// Redis was away).
 #[redis_component]
 fn on_wake_up(_message: Vec<u8>) -> anyhow::Result<()> {
+    if let Ok(store) = store::Store::open() {
+        events::flush(&store);
+    }
     let report = events::drain().map_err(|e| anyhow::anyhow!("{e}"))?;
     if report.failed + report.dead_lettered > 0 {
         eprintln!("catalog drain: {report:?}");

@@ -102,9 +102,12 @@ pub(crate) fn respond(f: impl FnOnce() -> Result<Response, Problem>) -> Response
 }
 
 /// Every wake-up (a new `track.deleted` or `user.deleted`, or the retry timer) drains what is
-/// pending.
+/// pending, and sends what the outbox still holds (events of writes made while Redis was away).
 #[redis_component]
 fn on_wake_up(_message: Vec<u8>) -> anyhow::Result<()> {
+    if let Ok(store) = store::Store::open() {
+        events::flush(&store);
+    }
     let report = events::drain().map_err(|e| anyhow::anyhow!("{e}"))?;
     if report.failed + report.dead_lettered > 0 {
         eprintln!("playlists drain: {report:?}");
