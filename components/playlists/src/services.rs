@@ -2,7 +2,7 @@
 //! from auth. The playlists component never reads their tables.
 //!
 //! Songs come from `POST http://catalog.spin.internal/api/songs/batch` (at most 100 ids a
-//! call, every call at once) with the caller's own `Authorization`, so the catalog's
+//! call, up to 16 calls at once) with the caller's own `Authorization`, so the catalog's
 //! visibility rules apply.
 
 use serde::Deserialize;
@@ -16,6 +16,8 @@ use std::time::Duration;
 const BATCH_URL: &str = "http://catalog.spin.internal/api/songs/batch";
 /// The catalog's limit per batch call.
 const BATCH_SIZE: usize = 100;
+/// Batch calls in flight at once (a 10,000-entry playlist needs 100 of them).
+const IN_FLIGHT: usize = 16;
 const TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_ANSWER_BYTES: usize = 8 << 20;
 
@@ -53,7 +55,10 @@ pub fn songs(ids: &[&str], authorization: Option<&str>) -> Result<HashMap<String
         Problem::new(503, "the catalog cannot answer right now; try again")
     };
     let mut found = HashMap::new();
-    for reply in send_all(&requests, TIMEOUT, MAX_ANSWER_BYTES) {
+    let replies = requests
+        .chunks(IN_FLIGHT)
+        .flat_map(|wave| send_all(wave, TIMEOUT, MAX_ANSWER_BYTES));
+    for reply in replies {
         let reply = reply.map_err(unavailable)?;
         if reply.status == 401 {
             return Err(Problem::unauthorized("the access token was refused"));
