@@ -76,13 +76,21 @@ pub fn summary(c: &Collection, access: Option<Access>) -> View {
 /// The collection with its tracks, resolved through the catalog with `authorization` (the
 /// caller's own header; `None` for anonymous and share-link readers). Songs the caller may not
 /// see are unavailable to those who manage the collection and left out for everyone else.
+/// The collection and its entries are read in one snapshot (a write committing meanwhile shows
+/// in both or in neither); answers the collection as read, whose revision is the view's.
 pub fn full(
     store: &Store,
     c: &Collection,
     access: Access,
     authorization: Option<&str>,
-) -> Result<View, Problem> {
-    let entries = store.entries(&c.id)?;
+) -> Result<(View, Collection), Problem> {
+    let (c, entries) = store.snapshot(|| {
+        let now = store
+            .collection(&c.id, c.kind)?
+            .ok_or_else(|| Problem::not_found(format!("no {} {}", c.kind.as_str(), c.id)))?;
+        let entries = store.entries(&c.id)?;
+        Ok((now, entries))
+    })?;
     let ids: Vec<&str> = entries
         .iter()
         .filter(|e| !e.song_deleted)
@@ -109,10 +117,11 @@ pub fn full(
             })
         })
         .collect();
-    Ok(View {
+    let view = View {
         tracks: Some(tracks),
-        ..summary(c, Some(access))
-    })
+        ..summary(&c, Some(access))
+    };
+    Ok((view, c))
 }
 
 fn authorization(req: &Request) -> Option<&str> {
@@ -127,8 +136,8 @@ pub fn answer(
     c: &Collection,
     access: Access,
 ) -> Result<Response, Problem> {
-    let view = full(store, c, access, authorization(req))?;
-    Ok(revision::json(status, c, &view))
+    let (view, c) = full(store, c, access, authorization(req))?;
+    Ok(revision::json(status, &c, &view))
 }
 
 fn kind_of(req: &Request) -> Kind {

@@ -204,7 +204,7 @@ pub fn shared(_req: Request, params: Params) -> Response {
             .collection_by_token(token)?
             .filter(|c| c.is_visible)
             .ok_or_else(|| Problem::not_found("no such share link"))?;
-        let view = collections::full(&store, &c, Access::Link, None)?;
+        let (view, c) = collections::full(&store, &c, Access::Link, None)?;
         Ok(crate::revision::json(200, &c, &view))
     })
 }

@@ -218,7 +218,7 @@ pub fn move_entry(req: Request, params: Params) -> Response {
         let (Some(entry_id), Some(to)) = (entry_id, to) else {
             return Err(invalid("entryId", "is required"));
         };
-        let (after, ()) = write(&store, &req, &c, |current| {
+        let (after, entries) = write(&store, &req, &c, |current| {
             let entry = store
                 .entry(&current.id, &entry_id)?
                 .ok_or_else(|| invalid("entryId", format!("no entry {entry_id} here")))?;
@@ -230,9 +230,10 @@ pub fn move_entry(req: Request, params: Params) -> Response {
                     format!("must be from 0 to {}", count - 1),
                 ));
             }
-            store.move_entry(&current.id, &entry, to)
+            store.move_entry(&current.id, &entry, to)?;
+            store.entries(&current.id)
         })?;
-        order_answer(&store, &after)
+        order_answer(&after, &entries)
     })
 }
 
@@ -245,7 +246,7 @@ pub fn reorder(req: Request, params: Params) -> Response {
         let entry_ids: Option<Vec<String>> = body.required("entryIds", "a list of entry ids");
         body.finish()?;
         let entry_ids = entry_ids.unwrap_or_default();
-        let (after, ()) = write(&store, &req, &c, |current| {
+        let (after, entries) = write(&store, &req, &c, |current| {
             let entries = store.entries(&current.id)?;
             let have: HashSet<&str> = entries.iter().map(|e| e.id.as_str()).collect();
             let sent: HashSet<&str> = entry_ids.iter().map(String::as_str).collect();
@@ -261,16 +262,16 @@ pub fn reorder(req: Request, params: Params) -> Response {
                     format!("must name every entry; {missing} is missing"),
                 ));
             }
-            store.reorder(&current.id, &entry_ids)
+            store.reorder(&current.id, &entry_ids)?;
+            store.entries(&current.id)
         })?;
-        order_answer(&store, &after)
+        order_answer(&after, &entries)
     })
 }
 
 /// `{revision, entries: [{entryId, songId, position}]}` with the `ETag`.
-fn order_answer(store: &Store, c: &Collection) -> Result<Response, Problem> {
-    let entries: Vec<Value> = store
-        .entries(&c.id)?
+fn order_answer(c: &Collection, entries: &[Entry]) -> Result<Response, Problem> {
+    let entries: Vec<Value> = entries
         .iter()
         .map(
             |e| serde_json::json!({ "entryId": e.id, "songId": e.song_id, "position": e.position }),

@@ -35,6 +35,18 @@ impl Db {
     pub fn transaction<T>(&self, f: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> {
         transaction(&self.conn, f)
     }
+
+    /// Runs the reads of `f` in one read transaction, so they see one state of the database
+    /// (a write committing meanwhile shows in all of them or in none).
+    pub fn snapshot<T>(&self, f: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> {
+        self.run("BEGIN", &[])?;
+        let result = f();
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let ended = self.run(end, &[]);
+        let value = result?;
+        ended?;
+        Ok(value)
+    }
 }
 
 pub fn text(v: impl Into<String>) -> Value {
