@@ -237,12 +237,7 @@ impl Store {
         let sql = format!(
             "SELECT {SONG_COLUMNS} FROM {SONG_FROM} WHERE s.id IN (SELECT value FROM json_each(?))"
         );
-        let result = self.run(&sql, &[text(ids)])?;
-        Ok(result
-            .rows
-            .iter()
-            .map(|r| Song::from_row(&r.values))
-            .collect())
+        self.rows(&sql, &[text(ids)], Song::from_row)
     }
 
     /// The song of `artist_id` with these bytes, if any.
@@ -331,7 +326,7 @@ impl Store {
             t: String::new(),
             i: String::new(),
         });
-        let result = self.run(
+        self.rows(
             &sql,
             &[
                 int(q.listed_only),
@@ -344,12 +339,8 @@ impl Store {
                 text(cursor.i),
                 int(q.limit),
             ],
-        )?;
-        Ok(result
-            .rows
-            .iter()
-            .map(|r| Song::from_row(&r.values))
-            .collect())
+            Song::from_row,
+        )
     }
 
     /// Every song of an artist, newest first (their own view: hidden ones too).
@@ -357,11 +348,6 @@ impl Store {
         let sql = format!(
             "SELECT {SONG_COLUMNS} FROM {SONG_FROM} WHERE s.artist_id = ? ORDER BY s.created_at DESC, s.id DESC"
         );
-        let result = self.run(&sql, &[text(artist_id)])?;
-        Ok(result
-            .rows
-            .iter()
-            .map(|r| Song::from_row(&r.values))
-            .collect())
+        self.rows(&sql, &[text(artist_id)], Song::from_row)
     }
 }

@@ -273,7 +273,7 @@ impl Store {
             "SELECT {COLUMNS} FROM collections c WHERE c.kind = ?1 AND {condition} AND {keyset}
              ORDER BY c.created_at DESC, c.id DESC LIMIT ?5"
         );
-        let result = self.run(
+        self.rows(
             &sql,
             &[
                 text(kind.as_str()),
@@ -282,12 +282,8 @@ impl Store {
                 text(after_id),
                 int(limit),
             ],
-        )?;
-        Ok(result
-            .rows
-            .iter()
-            .map(|r| Collection::from_row(&r.values))
-            .collect())
+            Collection::from_row,
+        )
     }
 
     // --- entries -------------------------------------------------------------------------
@@ -297,12 +293,7 @@ impl Store {
         let sql = format!(
             "SELECT {ENTRY_COLUMNS} FROM entries WHERE collection_id = ? ORDER BY position"
         );
-        let result = self.run(&sql, &[text(id)])?;
-        Ok(result
-            .rows
-            .iter()
-            .map(|r| Entry::from_row(&r.values))
-            .collect())
+        self.rows(&sql, &[text(id)], Entry::from_row)
     }
 
     pub fn entry(&self, id: &str, entry_id: &str) -> Result<Option<Entry>, Problem> {
@@ -413,20 +404,16 @@ impl Store {
     }
 
     pub fn members(&self, id: &str) -> Result<Vec<Member>, Problem> {
-        let result = self.run(
+        self.rows(
             "SELECT user_id, role, added_at FROM members WHERE collection_id = ?
              ORDER BY added_at, user_id",
             &[text(id)],
-        )?;
-        Ok(result
-            .rows
-            .iter()
-            .map(|r| Member {
-                user_id: get_text(&r.values, 0),
-                role: get_text(&r.values, 1),
-                added_at: get_int(&r.values, 2) as u64,
-            })
-            .collect())
+            |r| Member {
+                user_id: get_text(r, 0),
+                role: get_text(r, 1),
+                added_at: get_int(r, 2) as u64,
+            },
+        )
     }
 
     /// Makes `user_id` a member with `role` (an editor stays an editor when shared with).
@@ -463,20 +450,16 @@ impl Store {
     }
 
     pub fn links(&self, id: &str) -> Result<Vec<Link>, Problem> {
-        let result = self.run(
+        self.rows(
             "SELECT id, token, created_at FROM share_links
              WHERE collection_id = ? AND revoked_at IS NULL ORDER BY id",
             &[text(id)],
-        )?;
-        Ok(result
-            .rows
-            .iter()
-            .map(|r| Link {
-                id: get_text(&r.values, 0),
-                token: get_text(&r.values, 1),
-                created_at: get_int(&r.values, 2) as u64,
-            })
-            .collect())
+            |r| Link {
+                id: get_text(r, 0),
+                token: get_text(r, 1),
+                created_at: get_int(r, 2) as u64,
+            },
+        )
     }
 
     /// Revokes a link; false when there is no such live link.

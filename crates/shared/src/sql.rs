@@ -31,6 +31,21 @@ impl Db {
             .map_err(|e| Problem::internal(format!("database: {e}")))
     }
 
+    /// The rows `sql` answers, each made into a `T` by `f`.
+    pub fn rows<T>(
+        &self,
+        sql: &str,
+        params: &[Value],
+        f: impl Fn(&[Value]) -> T,
+    ) -> Result<Vec<T>, Problem> {
+        Ok(self
+            .run(sql, params)?
+            .rows
+            .iter()
+            .map(|row| f(&row.values))
+            .collect())
+    }
+
     /// Runs `f` in a write transaction.
     pub fn transaction<T>(&self, f: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> {
         transaction(&self.conn, f)
