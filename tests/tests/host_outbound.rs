@@ -292,6 +292,53 @@ async fn redis_execute_flattens_replies_like_spin() {
 }
 
 #[tokio::test]
+async fn a_blocking_redis_command_holds_up_no_other_instance() {
+    // As in Spin, each guest `open` has its own connection: one instance waiting in
+    // `XREAD BLOCK` does not stand in the way of another's `XADD`, which wakes it.
+    let app = start_redis_app().await;
+    let url = app.redis.url();
+    let bin = |s: &str| json!({ "binary": s });
+    let waiting = redis_ops(
+        &app,
+        "allowed",
+        &url,
+        json!([{ "op": "execute", "command": "XREAD", "args": [
+            bin("BLOCK"), { "int64": 20000 }, bin("STREAMS"), bin("feed"), bin("$")
+        ] }]),
+    );
+    let writing = async {
+        // Once the first instance is blocked in Redis, the second writes.
+        spindle_tests::eventually(
+            Duration::from_secs(10),
+            "a client blocked in XREAD",
+            || async {
+                let clients = app.redis.command("CLIENT LIST").unwrap_or_default();
+                clients.contains("cmd=xread").then_some(())
+            },
+        )
+        .await;
+        redis_ops(
+            &app,
+            "allowed",
+            &url,
+            json!([{ "op": "execute", "command": "XADD", "args": [
+                bin("feed"), bin("*"), bin("song"), bin("blue")
+            ] }]),
+        )
+        .await
+    };
+    let (waited, written) = tokio::join!(waiting, writing);
+    let id = ok(&written)[0][0].clone();
+    assert!(id["binary"].is_string(), "XADD answered an id: {written}");
+    // The waiting instance was woken by that entry: [stream, id, field, value], flattened.
+    assert_eq!(
+        ok(&waited),
+        json!([[bin("feed"), id, bin("song"), bin("blue")]]),
+        "{waited}"
+    );
+}
+
+#[tokio::test]
 async fn redis_server_error_from_execute_is_other() {
     let app = start_redis_app().await;
     let url = app.redis.url();

@@ -296,7 +296,7 @@ impl App {
             listen_addr: OnceLock::new(),
             stores,
             databases,
-            redis: Arc::new(Connections::default()),
+            redis: Arc::new(Connections),
             resolver,
             _work_dir: work_dir,
         }))

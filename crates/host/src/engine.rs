@@ -7,8 +7,19 @@ use std::path::{Path, PathBuf};
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// Instances that may be alive at once across the whole app (Spin's default is 1000).
-const MAX_INSTANCES: u32 = 1000;
+/// Instances that may be alive at once across the whole process unless `SPIN_MAX_INSTANCE_COUNT`
+/// says otherwise (Spin's default and variable). Every request in progress holds one, so this is
+/// also the most requests served at once (a long poll holds its instance while it waits).
+const DEFAULT_MAX_INSTANCES: u32 = 1000;
+
+/// `SPIN_MAX_INSTANCE_COUNT`, as Spin reads it; the default when unset or not a number.
+fn max_instances() -> u32 {
+    std::env::var("SPIN_MAX_INSTANCE_COUNT")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_MAX_INSTANCES)
+}
 /// Largest linear memory a guest may grow to.
 pub const MAX_MEMORY_BYTES: usize = 256 << 20;
 
@@ -28,20 +39,23 @@ fn new_engine() -> Result<Engine> {
     config.wasm_component_model(true);
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
 
+    let max_instances = max_instances();
     let mut pooling = PoolingAllocationConfig::default();
     pooling
-        .total_component_instances(MAX_INSTANCES)
-        .total_core_instances(MAX_INSTANCES * 2)
+        // As Spin derives them from SPIN_MAX_INSTANCE_COUNT: a spin-sdk component instantiates
+        // three core instances (its module and the adapters), so Spin's four per component.
+        .total_component_instances(max_instances)
+        .total_core_instances(max_instances * 4)
         // A spin-sdk component has one linear memory; each slot reserves 4 GiB of address
         // space (so bounds checks are free), and several apps may share one test process.
-        .total_memories(MAX_INSTANCES)
-        .total_tables(MAX_INSTANCES * 2)
+        .total_memories(max_instances)
+        .total_tables(max_instances * 2)
         .max_memory_size(MAX_MEMORY_BYTES)
         .max_component_instance_size(1 << 20)
         .max_core_instances_per_component(32)
         .max_memories_per_component(32)
         .max_tables_per_component(32)
-        .total_stacks(MAX_INSTANCES)
+        .total_stacks(max_instances)
         // Resetting a slot with madvise on every request costs cross-core TLB shootdowns; keep
         // the first MiB resident and reset it in place, using the kernel's pagemap scan (Linux
         // 6.7+) to touch only pages the guest dirtied. Together they doubled /health

@@ -1,48 +1,37 @@
-//! `fermyon:spin/redis@2.0.0`: outbound Redis to the hosts a component may reach. Connections
-//! are shared per address (a multiplexed connection that reconnects by itself), because
-//! opening a fresh TCP connection per guest `open` would dominate every request.
+//! `fermyon:spin/redis@2.0.0`: outbound Redis to the hosts a component may reach. As in Spin,
+//! every guest `open` makes its own connection, closed when the guest drops it, with no response
+//! timeout: a blocking command (`XREAD BLOCK`, `BLPOP`) waits on its own connection and holds
+//! up no other instance's commands.
 
 use crate::allowed_hosts::AllowedHosts;
 use crate::bindings::spin::redis::{self as spin_redis, Error, RedisParameter, RedisResult};
-use redis::aio::ConnectionManager;
-use std::collections::HashMap;
+use redis::aio::MultiplexedConnection;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Mutex;
 use wasmtime::component::{HasData, Resource, ResourceTable};
 
 /// Spin's per-instance limit on open Redis connections (`too-many-connections` past it).
 const MAX_CONNECTIONS: usize = 256;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Connections shared by every instance of the application, by address.
+/// Makes the connections of the application's instances.
 #[derive(Default)]
-pub struct Connections {
-    by_address: Mutex<HashMap<String, ConnectionManager>>,
-}
+pub struct Connections;
 
 impl Connections {
-    pub async fn get(&self, address: &str) -> Result<ConnectionManager, Error> {
-        let mut map = self.by_address.lock().await;
-        if let Some(conn) = map.get(address) {
-            return Ok(conn.clone());
-        }
+    /// A new connection to `address`, for one guest `open` (as Spin's `establish_connection`).
+    /// Unlike Spin, connecting gives up after [`CONNECT_TIMEOUT`] rather than hanging on an
+    /// address that never answers; once connected, commands have no deadline, as in Spin.
+    pub async fn open(&self, address: &str) -> Result<MultiplexedConnection, Error> {
         let client = redis::Client::open(address).map_err(|_| Error::InvalidAddress)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(CONNECT_TIMEOUT)
-            .set_response_timeout(Duration::from_secs(30))
-            .set_number_of_retries(1)
-            .set_factor(50)
-            .set_max_delay(500);
-        let conn = tokio::time::timeout(
+        let config = redis::AsyncConnectionConfig::new().set_connection_timeout(CONNECT_TIMEOUT);
+        tokio::time::timeout(
             CONNECT_TIMEOUT,
-            ConnectionManager::new_with_config(client, config),
+            client.get_multiplexed_async_connection_with_config(&config),
         )
         .await
         .map_err(|_| Error::Other(format!("timed out connecting to {address}")))?
-        .map_err(other)?;
-        map.insert(address.to_string(), conn.clone());
-        Ok(conn)
+        .map_err(other)
     }
 }
 
@@ -63,13 +52,13 @@ impl InstanceState {
         }
     }
 
-    fn conn(&self, this: &Resource<ConnectionHandle>) -> wasmtime::Result<ConnectionManager> {
+    fn conn(&self, this: &Resource<ConnectionHandle>) -> wasmtime::Result<MultiplexedConnection> {
         Ok(self.table.get(this)?.conn.clone())
     }
 }
 
 pub struct ConnectionHandle {
-    conn: ConnectionManager,
+    conn: MultiplexedConnection,
 }
 
 pub struct OutboundRedis;
@@ -83,7 +72,7 @@ fn other(e: redis::RedisError) -> Error {
 
 /// Runs a command; as in Spin, every failure is `other` with the client's message.
 async fn run<T: redis::FromRedisValue>(
-    mut conn: ConnectionManager,
+    mut conn: MultiplexedConnection,
     cmd: redis::Cmd,
 ) -> Result<T, Error> {
     cmd.query_async::<T>(&mut conn).await.map_err(other)
@@ -111,7 +100,7 @@ impl spin_redis::HostConnection for InstanceState {
         if self.open >= MAX_CONNECTIONS {
             return Ok(Err(Error::TooManyConnections));
         }
-        let conn = match self.connections.get(&address).await {
+        let conn = match self.connections.open(&address).await {
             Ok(conn) => conn,
             Err(e) => return Ok(Err(e)),
         };
