@@ -18,7 +18,7 @@ use spindle_shared::events::{
 };
 use spindle_tests::accounts::{User, register_admin, register_named};
 use spindle_tests::bus::EventBus;
-use spindle_tests::media::{Form, assert_song_shape, upload, wav};
+use spindle_tests::media::{Form, album_song_ids, assert_song_shape, upload, wav};
 use spindle_tests::{
     TestApp, TestResponse, assert_invalid, assert_problem, eventually, object_keys, spawn_app_with,
     string_set,
@@ -1396,21 +1396,6 @@ async fn albums_found(app: &TestApp, q: &str) -> Vec<String> {
     ids(&search(app, None, q).await.albums)
 }
 
-/// `GET /api/songs?album=ID` (anonymous): the song ids listed, shapes checked.
-async fn album_songs(app: &TestApp, album_id: &str) -> BTreeSet<String> {
-    let path = format!("/api/songs?album={album_id}&limit=100");
-    let response = app.get(&path).await;
-    assert_eq!(response.status, 200, "{path}: {}", response.text());
-    let body: Value = response.json();
-    let items = body["items"].as_array().expect("items");
-    items.iter().for_each(assert_song_shape);
-    assert!(
-        items.iter().all(|s| s["albumId"] == album_id),
-        "{path}: {body}"
-    );
-    ids(items).into_iter().collect()
-}
-
 #[tokio::test]
 async fn a_listed_album_is_found_by_title_prefix_accent_folded_and_an_unlisted_one_is_not() {
     let app = start(&[]).await;
@@ -1517,7 +1502,7 @@ async fn an_album_made_unlisted_or_deleted_leaves_search_and_a_late_change_does_
     })
     .await;
     assert!(albums_found(&app, "fading").await.is_empty());
-    assert_eq!(album_songs(&app, &id).await, song_set(&[&song]));
+    assert_eq!(album_song_ids(&app, &id).await, song_set(&[&song]));
 
     // Deleted: gone from search, its songs in no album.
     deliver(&app, &album_deleted(&id, &artist)).await;
@@ -1525,7 +1510,7 @@ async fn an_album_made_unlisted_or_deleted_leaves_search_and_a_late_change_does_
         albums_found(&app, "echoes").await.is_empty().then_some(())
     })
     .await;
-    assert!(album_songs(&app, &id).await.is_empty());
+    assert!(album_song_ids(&app, &id).await.is_empty());
     let view: Value = get_song(&app, None, &song).await.json();
     assert_eq!(view["albumId"], Value::Null, "{view}");
 
@@ -1533,7 +1518,7 @@ async fn an_album_made_unlisted_or_deleted_leaves_search_and_a_late_change_does_
     deliver(&app, &album_changed(&changed)).await;
     assert!(albums_found(&app, "echoes").await.is_empty());
     assert!(albums_found(&app, "returning").await.is_empty());
-    assert!(album_songs(&app, &id).await.is_empty());
+    assert!(album_song_ids(&app, &id).await.is_empty());
 
     // An album.deleted arriving before the album's first album.changed is a tombstone too.
     let mut early = album("01J0ALBUMEARLYDEATH0000000", &artist, "Never Seen", None);
@@ -1541,7 +1526,7 @@ async fn an_album_made_unlisted_or_deleted_leaves_search_and_a_late_change_does_
     deliver(&app, &album_deleted(&early.album_id, &artist)).await;
     deliver(&app, &album_changed(&early)).await;
     assert!(albums_found(&app, "never seen").await.is_empty());
-    assert!(album_songs(&app, &early.album_id).await.is_empty());
+    assert!(album_song_ids(&app, &early.album_id).await.is_empty());
 }
 
 #[tokio::test]
@@ -1557,12 +1542,12 @@ async fn an_albums_songs_are_its_artists_named_songs_and_a_repeated_event_change
     let mut changed = album("01J0ALBUMINDIGO00000000000", &artist, "Indigo", None);
     let id = changed.album_id.clone();
     // Cached before: the list reads empty, then the event must invalidate it.
-    assert!(album_songs(&app, &id).await.is_empty());
+    assert!(album_song_ids(&app, &id).await.is_empty());
     changed.song_ids = vec![one.clone(), two.clone(), theirs.clone()];
     let first = album_changed(&changed);
     deliver(&app, &first).await;
     eventually(WAIT, "the album's songs", || async {
-        (album_songs(&app, &id).await == song_set(&[&one, &two])).then_some(())
+        (album_song_ids(&app, &id).await == song_set(&[&one, &two])).then_some(())
     })
     .await;
     let view: Value = get_song(&app, None, &theirs).await.json();
@@ -1594,7 +1579,7 @@ async fn an_albums_songs_are_its_artists_named_songs_and_a_repeated_event_change
         2,
         "{entries:?}"
     );
-    assert_eq!(album_songs(&app, &id).await, song_set(&[&one, &two]));
+    assert_eq!(album_song_ids(&app, &id).await, song_set(&[&one, &two]));
     for (s, was) in [&one, &two, &three, &theirs].into_iter().zip(&before) {
         let now: Value = get_song(&app, None, s).await.json();
         assert_eq!(&now, was, "song {s} unchanged");
@@ -1616,7 +1601,7 @@ async fn an_albums_songs_are_its_artists_named_songs_and_a_repeated_event_change
     changed.song_ids = vec![three.clone(), two.clone()];
     deliver(&app, &album_changed(&changed)).await;
     eventually(WAIT, "the new track list", || async {
-        (album_songs(&app, &id).await == song_set(&[&two, &three])).then_some(())
+        (album_song_ids(&app, &id).await == song_set(&[&two, &three])).then_some(())
     })
     .await;
     let view: Value = get_song(&app, None, &one).await.json();
@@ -1624,17 +1609,17 @@ async fn an_albums_songs_are_its_artists_named_songs_and_a_repeated_event_change
 
     // An older event delivered late loses to the newer one.
     deliver(&app, &stale).await;
-    assert_eq!(album_songs(&app, &id).await, song_set(&[&two, &three]));
+    assert_eq!(album_song_ids(&app, &id).await, song_set(&[&two, &three]));
 
     // Its songs stay the artist's when another album of someone else names them.
     let mut foreign = album("01J0ALBUMFOREIGN0000000000", &other, "Borrowed", None);
     foreign.song_ids = vec![two.clone(), theirs.clone()];
     deliver(&app, &album_changed(&foreign)).await;
     eventually(WAIT, "the other artist's album", || async {
-        (album_songs(&app, &foreign.album_id).await == song_set(&[&theirs])).then_some(())
+        (album_song_ids(&app, &foreign.album_id).await == song_set(&[&theirs])).then_some(())
     })
     .await;
-    assert_eq!(album_songs(&app, &id).await, song_set(&[&two, &three]));
+    assert_eq!(album_song_ids(&app, &id).await, song_set(&[&two, &three]));
 }
 
 #[tokio::test]
@@ -1673,5 +1658,5 @@ async fn a_deleted_artists_albums_leave_search_and_their_songs() {
     // A late album.changed does not bring it back.
     deliver(&app, &album_changed(&changed)).await;
     assert!(albums_found(&app, "twilight").await.is_empty());
-    assert!(album_songs(&app, &changed.album_id).await.is_empty());
+    assert!(album_song_ids(&app, &changed.album_id).await.is_empty());
 }
