@@ -216,14 +216,13 @@ async fn run(
             crate::cache::invalidate();
             return Err(problem);
         }
-        // The song stays now, whatever comes next.
-        stored.clear();
         if song.is_public
             && let Err(e) = events::record_published(&store, &song, &correlation)
         {
             eprintln!("track.published of song {}: {e}", song.id);
         }
     }
+    // The song stays now, whatever comes next.
     stored.clear();
     crate::cache::invalidate();
     events::flush(&store);
