@@ -484,7 +484,7 @@ pub fn admin_visible(req: Request, params: Params) -> Response {
     crate::respond(|| {
         let claims = access::signed_in(&req)?;
         claims.require(&[Role::Admin])?;
-        let mut body = crate::body::Body::read(&req, spindle_shared::http::MAX_JSON_BODY)?;
+        let mut body = spindle_shared::body::Body::read(&req, spindle_shared::http::MAX_JSON_BODY)?;
         let visible: Option<bool> = body.required("isVisible", "true or false");
         body.finish()?;
         let visible = visible.unwrap_or(true);

@@ -28,7 +28,6 @@
 //! consumed: `track.deleted`, `user.deleted`.
 
 mod access;
-mod body;
 mod collections;
 mod events;
 mod revision;

@@ -3,7 +3,7 @@
 //! `playlist.shared`).
 
 use crate::access::{self, Access, Need};
-use crate::body::Body;
+use spindle_shared::body::Body;
 use crate::collections;
 use crate::store::{Collection, Kind, Link, Store};
 use crate::{events, services};

@@ -6,7 +6,7 @@
 //! sees them: an unknown or invisible id is a 422 naming it.
 
 use crate::access::{self, Need};
-use crate::body::Body;
+use spindle_shared::body::Body;
 use crate::revision::{self, check_if_match, write};
 use crate::services;
 use crate::store::{Collection, Entry, Kind, Store};

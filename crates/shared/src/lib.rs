@@ -2,6 +2,7 @@
 //! components, `application/problem+json` errors, and JSON request/response helpers.
 
 pub mod auth;
+pub mod body;
 pub mod events;
 pub mod health;
 pub mod http;

@@ -1,12 +1,12 @@
 //! JSON request bodies read field by field, so a 422 names every field that is wrong (serde
 //! alone names none on a type error) and every field the route does not know.
 
+use crate::Problem;
+use crate::http::parse_json;
+use crate::problem::FieldError;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use spin_sdk::http::Request;
-use spindle_shared::Problem;
-use spindle_shared::http::parse_json;
-use spindle_shared::problem::FieldError;
 
 pub struct Body {
     fields: Map<String, Value>,
@@ -71,17 +71,24 @@ impl Body {
     }
 
     /// 422 naming every wrong and unknown field, if any.
-    pub fn finish(mut self) -> Result<(), Problem> {
+    pub fn finish(self) -> Result<(), Problem> {
+        let errors = self.into_errors();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::invalid(errors))
+        }
+    }
+
+    /// Every error noted, unknown fields included, for a caller that reads a nested object
+    /// (it names them under its own prefix).
+    pub fn into_errors(mut self) -> Vec<FieldError> {
         for key in self.fields.keys() {
             if !self.known.contains(&key.as_str()) {
                 self.errors
                     .push(Problem::field(key, "is not a field of this request"));
             }
         }
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Problem::invalid(self.errors))
-        }
+        self.errors
     }
 }
