@@ -2,7 +2,7 @@
 //! id in `X-Device-Id`; each one refreshes the device's last-seen time. The active device is
 //! the one that plays the user's state; one that stopped making requests loses that role.
 
-use crate::settings::{MAX_BODY, MAX_DEVICES, device_timeout_ms};
+use crate::settings::{MAX_BODY, MAX_DEVICES, device_timeout_ms, touch_every_ms};
 use crate::state::{self, user_scope};
 use serde_json::{Value, json};
 use spin_sdk::http::{Params, Request, Response};
@@ -17,8 +17,6 @@ pub const HEADER: &str = "x-device-id";
 const KINDS: &[&str] = &[
     "web", "phone", "tablet", "desktop", "speaker", "tv", "car", "other",
 ];
-/// Last-seen times are written at most this often per device.
-const TOUCH_EVERY_MS: u64 = 1_000;
 
 #[derive(Debug, Clone)]
 pub struct Device {
@@ -85,7 +83,7 @@ pub fn required(db: &Db, req: &Request, claims: &Claims) -> Result<Device, Probl
 /// Notes that `device` made a request now. Call after [`expire_active`], so a device that was
 /// away too long does not revive its own role.
 pub fn touch(db: &Db, device: &Device, now: u64) -> Result<(), Problem> {
-    if now.saturating_sub(device.last_seen_at) >= TOUCH_EVERY_MS {
+    if now.saturating_sub(device.last_seen_at) >= touch_every_ms() {
         db.run(
             "UPDATE devices SET last_seen_at = ? WHERE id = ?",
             &[int(now as i64), text(&device.id)],

@@ -88,6 +88,7 @@ pub fn state(req: Request, _params: Params) -> Response {
         if let Some(d) = &device {
             devices::touch(&db, d, now)?;
         }
+        crate::apply::nudge_if_stuck(&db, &scope, now)?;
         let since = q.since.or_else(|| {
             req.header("if-none-match")
                 .and_then(|h| h.as_str())

@@ -6,7 +6,7 @@
 
 use crate::player::{Rejection, reject};
 use crate::settings::{
-    JOIN_WINDOW_MS, MAX_BODY, MAX_JOIN_FAILURES, device_timeout_ms, room_idle_ms,
+    JOIN_WINDOW_MS, MAX_BODY, MAX_JOIN_FAILURES, device_timeout_ms, room_idle_ms, touch_every_ms,
 };
 use crate::state::{self, room_scope};
 use serde_json::{Value, json};
@@ -158,7 +158,7 @@ pub fn require_member(db: &Db, room: &Room, user_id: &str, now: u64) -> Result<(
             int(now as i64),
             text(&room.id),
             text(user_id),
-            int(now.saturating_sub(1_000) as i64),
+            int(now.saturating_sub(touch_every_ms()) as i64),
         ],
     )?;
     Ok(())

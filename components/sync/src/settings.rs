@@ -30,3 +30,9 @@ pub fn device_timeout_ms() -> u64 {
 pub fn room_idle_ms() -> u64 {
     secs("room_idle_secs", 300) * 1000
 }
+
+/// Last-seen times are written at most this often (a tenth of the device timeout, at most
+/// 5 s): precise enough to judge the timeout, without a write per poll.
+pub fn touch_every_ms() -> u64 {
+    (device_timeout_ms() / 10).min(5_000)
+}
