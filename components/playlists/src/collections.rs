@@ -2,15 +2,16 @@
 //! delete, covers, and the admins' switch.
 
 use crate::access::{self, Access, Need};
+use crate::events;
 use crate::revision::{self, check_if_match, write};
 use crate::settings::{self, Cover, Settings};
 use crate::store::{Collection, Entry, Filter, Kind, Store};
-use crate::{events, services};
 use serde::Serialize;
 use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
 use spindle_shared::auth::{Claims, Role};
 use spindle_shared::http::{json, query_pairs};
+use spindle_shared::services;
 use spindle_shared::time::{now_ms, rfc3339};
 
 const DEFAULT_LIMIT: u32 = 20;

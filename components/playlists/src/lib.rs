@@ -31,7 +31,6 @@ mod access;
 mod collections;
 mod events;
 mod revision;
-mod services;
 mod settings;
 mod sharing;
 mod store;

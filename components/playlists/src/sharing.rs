@@ -3,14 +3,15 @@
 //! `playlist.shared`).
 
 use crate::access::{self, Access, Need};
-use spindle_shared::body::Body;
 use crate::collections;
+use crate::events;
 use crate::store::{Collection, Kind, Link, Store};
-use crate::{events, services};
 use serde_json::Value;
 use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
+use spindle_shared::body::Body;
 use spindle_shared::http::{MAX_JSON_BODY, json};
+use spindle_shared::services;
 use spindle_shared::time::{now_ms, rfc3339};
 
 fn playlist(

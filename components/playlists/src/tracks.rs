@@ -6,15 +6,15 @@
 //! sees them: an unknown or invisible id is a 422 naming it.
 
 use crate::access::{self, Need};
-use spindle_shared::body::Body;
 use crate::revision::{self, check_if_match, write};
-use crate::services;
 use crate::store::{Collection, Entry, Kind, Store};
 use serde_json::Value;
 use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
+use spindle_shared::body::Body;
 use spindle_shared::http::MAX_JSON_BODY;
 use spindle_shared::problem::FieldError;
+use spindle_shared::services;
 use spindle_shared::time::{now_ms, rfc3339};
 use std::collections::HashSet;
 

@@ -16,7 +16,6 @@ use spindle_shared::body::Body;
 use spindle_shared::http::json;
 use spindle_shared::sql::{Db, get_int, get_opt_int, get_opt_text, get_text, int, opt_text, text};
 use spindle_shared::time::{now_ms, rfc3339};
-use std::time::Duration;
 
 /// Join codes: no 0/O, 1/I/L, so they read out loud.
 const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
@@ -269,20 +268,7 @@ fn bump(db: &Db, room: &Room, now: u64) -> Result<i64, Problem> {
 
 /// The user's display name from auth (service chaining); `None` when auth cannot say.
 fn display_name(user_id: &str) -> Option<String> {
-    let url = format!(
-        "http://auth.spin.internal/api/users/{}",
-        spindle_shared::http::percent_encode(user_id)
-    );
-    let (status, body) =
-        spindle_shared::http::get_with_timeout(&url, Duration::from_secs(2)).ok()?;
-    if status != 200 {
-        return None;
-    }
-    let profile: Value = serde_json::from_slice(&body).ok()?;
-    profile
-        .get("displayName")
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    spindle_shared::services::user_name(user_id).ok().flatten()
 }
 
 fn new_code() -> String {

@@ -10,6 +10,7 @@ pub mod http_io;
 pub mod images;
 pub mod migrations;
 pub mod problem;
+pub mod services;
 pub mod sql;
 pub mod time;
 

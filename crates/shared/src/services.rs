@@ -1,15 +1,15 @@
 //! What other components know, asked over Spin service chaining: songs from the catalog, users
-//! from auth. The playlists component never reads their tables.
+//! from auth. No component reads another's tables.
 //!
 //! Songs come from `POST http://catalog.spin.internal/api/songs/batch` (at most 100 ids a
 //! call, up to 16 calls at once) with the caller's own `Authorization`, so the catalog's
 //! visibility rules apply.
 
+use crate::Problem;
+use crate::http::{Outbound, send_all};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use spindle_shared::Problem;
-use spindle_shared::http::{Outbound, send_all};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -95,10 +95,10 @@ pub fn songs(ids: &[&str], authorization: Option<&str>) -> Result<HashMap<String
 pub fn user_name(user_id: &str) -> Result<Option<String>, Problem> {
     let url = format!(
         "http://auth.spin.internal/api/users/{}",
-        spindle_shared::http::percent_encode(user_id)
+        crate::http::percent_encode(user_id)
     );
-    let (status, body) = spindle_shared::http::get_with_timeout(&url, Duration::from_secs(5))
-        .map_err(|e| {
+    let (status, body) =
+        crate::http::get_with_timeout(&url, Duration::from_secs(5)).map_err(|e| {
             eprintln!("auth profile: {e}");
             Problem::new(503, "accounts cannot be checked right now; try again")
         })?;
