@@ -1387,6 +1387,8 @@ async fn publishing_and_deleting_songs_announce_events() {
             artist_id: artist.id.clone(),
             artist_name: artist.name.clone(),
             title: "Test Tone".into(),
+            genre: Some("Electronic".into()),
+            tags: Some(vec![]),
         }
     );
 

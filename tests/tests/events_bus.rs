@@ -53,6 +53,8 @@ fn track_published(title: &str) -> Envelope {
         artist_id: "artist-1".into(),
         artist_name: "The Testers".into(),
         title: title.into(),
+        genre: None,
+        tags: None,
     }))
 }
 

@@ -109,6 +109,8 @@ fn track_published(artist_id: &str, song_id: &str, title: &str) -> Envelope {
         artist_id: artist_id.into(),
         artist_name: "The Testers".into(),
         title: title.into(),
+        genre: None,
+        tags: None,
     }))
 }
 

@@ -17,6 +17,8 @@ pub fn record_published(store: &Store, song: &Song, correlation: &str) -> Result
         artist_id: song.artist_id.clone(),
         artist_name: song.artist_name.clone(),
         title: song.title.clone(),
+        genre: song.genre.clone(),
+        tags: Some(song.tags.clone()),
     });
     Ok(outbox::record(&store.conn, PRODUCER, event, correlation)?)
 }

@@ -198,6 +198,8 @@ fn events(topic: &str, count: usize) -> Result<Vec<(String, Vec<u8>)>> {
                     artist_id: "bench-artist".into(),
                     artist_name: "The Benchmarks".into(),
                     title: format!("Track {i}"),
+                    genre: None,
+                    tags: None,
                 }),
             };
             let envelope = envelope(payload);
