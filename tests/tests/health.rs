@@ -58,13 +58,13 @@ async fn health_services_checks_each_service_and_redis() {
     assert_eq!(response.content_type().as_deref(), Some("application/json"));
     let body: Value = response.json();
     assert_eq!(body["status"], "ok", "{body}");
-    // The default `health_services` is "health,auth,catalog,playlists,notification,sync": each is
+    // The default `health_services` is "health,auth,catalog,playlists,notification,sync,activity": each is
     // asked through service chaining (health checks itself).
     let services = body["services"]
         .as_array()
         .unwrap_or_else(|| panic!("services is a list: {body}"));
-    assert_eq!(services.len(), 6, "{body}");
-    for name in ["health", "auth", "catalog", "playlists", "notification", "sync"] {
+    assert_eq!(services.len(), 7, "{body}");
+    for name in ["health", "auth", "catalog", "playlists", "notification", "sync", "activity"] {
         let service = entry(&body["services"], name);
         assert_eq!(service["status"], "ok", "{service}");
         assert_latency(service);

@@ -76,6 +76,10 @@ pub fn int(v: impl Into<i64>) -> Value {
     Value::Integer(v.into())
 }
 
+pub fn real(v: f64) -> Value {
+    Value::Real(v)
+}
+
 /// A column as text (integers are formatted); empty for NULL.
 pub fn get_text(row: &[Value], i: usize) -> String {
     match row.get(i) {
@@ -101,6 +105,15 @@ pub fn get_opt_int(row: &[Value], i: usize) -> Option<i64> {
     match row.get(i) {
         Some(Value::Integer(n)) => Some(*n),
         _ => None,
+    }
+}
+
+/// A column as a float (integers widened); 0 for NULL.
+pub fn get_real(row: &[Value], i: usize) -> f64 {
+    match row.get(i) {
+        Some(Value::Real(f)) => *f,
+        Some(Value::Integer(n)) => *n as f64,
+        _ => 0.0,
     }
 }
 

@@ -1,0 +1,211 @@
+//! A listener's own view: their history, their counts, and the genres they chose.
+
+use crate::settings::{MAX_HISTORY_PAGE, MAX_TASTE_GENRES};
+use crate::store;
+use serde_json::{Value, json};
+use spin_sdk::http::{Params, Request, Response};
+use spindle_shared::Problem;
+use spindle_shared::body::Body;
+use spindle_shared::http::{MAX_JSON_BODY, json};
+use spindle_shared::sql::{Db, get_int, get_opt_text, get_text, int, text};
+use spindle_shared::time::rfc3339;
+
+/// `GET /api/me/history?limit=&cursor=`: listens, newest first, each with the song as the
+/// catalog shows it to the caller (`null` when they may no longer see it).
+pub fn history(req: Request, _params: Params) -> Response {
+    crate::respond(|| {
+        let claims = crate::authenticate(&req)?;
+        let query = crate::ranked::query(&req)?;
+        let mut limit = 20;
+        let mut after: Option<(i64, i64)> = None;
+        let mut errors = Vec::new();
+        for (key, value) in &query {
+            match key.as_str() {
+                "limit" => match value.parse::<usize>() {
+                    Ok(n) if (1..=MAX_HISTORY_PAGE).contains(&n) => limit = n,
+                    _ => errors.push(Problem::field(
+                        "limit",
+                        format!("must be a whole number from 1 to {MAX_HISTORY_PAGE}"),
+                    )),
+                },
+                "cursor" => match parse_cursor(value) {
+                    Some(c) => after = Some(c),
+                    None => errors.push(Problem::field("cursor", "is not a cursor this API gave")),
+                },
+                _ => {}
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Problem::invalid(errors));
+        }
+        let db = store::open()?;
+        let (at, id) = after.unwrap_or((i64::MAX, i64::MAX));
+        let rows = db.rows(
+            "SELECT id, listen_id, song_id, device_id, started_at, position_ms, played, completed,
+                    skipped
+             FROM listens WHERE user_id = ? AND (started_at, id) < (?, ?)
+             ORDER BY started_at DESC, id DESC LIMIT ?",
+            &[
+                text(&claims.user_id),
+                int(at),
+                int(id),
+                int(limit as i64 + 1),
+            ],
+            |row| {
+                (
+                    get_int(row, 0),
+                    get_int(row, 4),
+                    json!({
+                        "listenId": get_text(row, 1),
+                        "songId": get_text(row, 2),
+                        "deviceId": get_opt_text(row, 3),
+                        "startedAt": rfc3339(get_int(row, 4) as u64),
+                        "positionMs": get_int(row, 5),
+                        "played": get_int(row, 6) != 0,
+                        "completed": get_int(row, 7) != 0,
+                        "skipped": get_int(row, 8) != 0,
+                    }),
+                )
+            },
+        )?;
+        let more = rows.len() > limit;
+        let page = &rows[..rows.len().min(limit)];
+        let ids: Vec<&str> = page
+            .iter()
+            .filter_map(|(_, _, v)| v["songId"].as_str())
+            .collect();
+        let songs = crate::catalog::visible(&ids, &req)?;
+        let items: Vec<Value> = page
+            .iter()
+            .map(|(_, _, v)| {
+                let mut v = v.clone();
+                v["song"] = v["songId"]
+                    .as_str()
+                    .and_then(|id| songs.get(id))
+                    .and_then(|s| serde_json::from_str(s.json.get()).ok())
+                    .unwrap_or(Value::Null);
+                v
+            })
+            .collect();
+        let next = more
+            .then(|| page.last().map(|(id, at, _)| format!("{at}.{id}")))
+            .flatten();
+        Ok(json(200, &json!({ "items": items, "nextCursor": next })))
+    })
+}
+
+fn parse_cursor(value: &str) -> Option<(i64, i64)> {
+    let (at, id) = value.split_once('.')?;
+    Some((at.parse().ok()?, id.parse().ok()?))
+}
+
+/// `GET /api/me/stats`: the caller's counts, top songs and top artists.
+pub fn stats(req: Request, _params: Params) -> Response {
+    crate::respond(|| {
+        let claims = crate::authenticate(&req)?;
+        let db = store::open()?;
+        let user = text(&claims.user_id);
+        let totals = db.rows(
+            "SELECT COALESCE(SUM(plays), 0), COALESCE(SUM(completions), 0),
+                    COALESCE(SUM(skips), 0), COUNT(*)
+             FROM user_songs WHERE user_id = ?",
+            std::slice::from_ref(&user),
+            |row| {
+                (
+                    get_int(row, 0),
+                    get_int(row, 1),
+                    get_int(row, 2),
+                    get_int(row, 3),
+                )
+            },
+        )?;
+        let (plays, completions, skips, songs) = totals.first().copied().unwrap_or_default();
+        let top_songs = db.rows(
+            "SELECT song_id, plays FROM user_songs WHERE user_id = ? AND plays > 0
+             ORDER BY plays DESC, last_at DESC LIMIT 10",
+            std::slice::from_ref(&user),
+            |row| json!({ "songId": get_text(row, 0), "plays": get_int(row, 1) }),
+        )?;
+        let top_artists = db.rows(
+            "SELECT g.artist_id, SUM(u.plays) AS p FROM user_songs u JOIN songs g ON g.id = u.song_id
+             WHERE u.user_id = ? AND u.plays > 0 GROUP BY g.artist_id ORDER BY p DESC LIMIT 10",
+            std::slice::from_ref(&user),
+            |row| json!({ "artistId": get_text(row, 0), "plays": get_int(row, 1) }),
+        )?;
+        Ok(json(
+            200,
+            &json!({
+                "plays": plays,
+                "completions": completions,
+                "skips": skips,
+                "songs": songs,
+                "topSongs": top_songs,
+                "topArtists": top_artists,
+            }),
+        ))
+    })
+}
+
+/// The genres a user chose.
+pub fn taste(db: &Db, user_id: &str) -> Result<Vec<String>, Problem> {
+    Ok(db
+        .rows(
+            "SELECT genres FROM tastes WHERE user_id = ?",
+            &[text(user_id)],
+            |row| get_text(row, 0),
+        )?
+        .first()
+        .and_then(|g| serde_json::from_str(g).ok())
+        .unwrap_or_default())
+}
+
+/// `GET /api/me/taste`
+pub fn get_taste(req: Request, _params: Params) -> Response {
+    crate::respond(|| {
+        let claims = crate::authenticate(&req)?;
+        let db = store::open()?;
+        Ok(json(
+            200,
+            &json!({ "genres": taste(&db, &claims.user_id)? }),
+        ))
+    })
+}
+
+/// `PUT /api/me/taste {genres}`: the genres to start from before there are listens.
+pub fn put_taste(req: Request, _params: Params) -> Response {
+    crate::respond(|| {
+        let claims = crate::authenticate(&req)?;
+        let mut body = Body::read(&req, MAX_JSON_BODY)?;
+        let genres: Option<Vec<String>> = body.required("genres", "a list of genres");
+        let mut genres: Vec<String> = genres
+            .unwrap_or_default()
+            .iter()
+            .map(|g| store::genre_key(g))
+            .collect();
+        genres.dedup();
+        if genres.len() > MAX_TASTE_GENRES
+            || genres
+                .iter()
+                .any(|g| g.is_empty() || g.chars().count() > 64)
+        {
+            body.error(
+                "genres",
+                format!("must hold at most {MAX_TASTE_GENRES} genres of 1 to 64 characters"),
+            );
+        }
+        body.finish()?;
+        let db = store::open()?;
+        db.transaction(|| {
+            db.run(
+                "INSERT INTO tastes (user_id, genres) VALUES (?, ?)
+                 ON CONFLICT (user_id) DO UPDATE SET genres = excluded.genres",
+                &[
+                    text(&claims.user_id),
+                    text(serde_json::to_string(&genres).unwrap_or_else(|_| "[]".into())),
+                ],
+            )?;
+            store::uncache(&db, &crate::for_you::cache_key(&claims.user_id))
+        })?;
+        Ok(json(200, &json!({ "genres": genres })))
+    })
+}

@@ -1,0 +1,97 @@
+//! Ranked lists of songs: candidates with a score and why, cached for a while, shown to each
+//! caller with only the songs they may see (the catalog decides, per request).
+
+use crate::catalog;
+use crate::settings::{DEFAULT_LIMIT, MAX_LIMIT};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use spin_sdk::http::Request;
+use spindle_shared::Problem;
+use spindle_shared::http::query_pairs;
+use spindle_shared::sql::{Db, get_int, get_text, int, text};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Candidate {
+    pub id: String,
+    pub score: f64,
+    pub reason: Value,
+}
+
+/// The query parameters of `req`.
+pub fn query(req: &Request) -> Result<Vec<(String, String)>, Problem> {
+    let path = req.path_and_query().unwrap_or_default();
+    query_pairs(path.split_once('?').map(|(_, q)| q).unwrap_or(""))
+}
+
+/// `limit` from the query: 1..=50, `DEFAULT_LIMIT` without one.
+pub fn limit(query: &[(String, String)], default: usize) -> Result<usize, Problem> {
+    match query.iter().find(|(k, _)| k == "limit") {
+        None => Ok(default.min(MAX_LIMIT)),
+        Some((_, v)) => match v.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(Problem::invalid(vec![Problem::field(
+                "limit",
+                format!("must be a whole number from 1 to {MAX_LIMIT}"),
+            )])),
+        },
+    }
+}
+
+pub fn default_limit() -> usize {
+    DEFAULT_LIMIT
+}
+
+/// The cached list under `key`, or a fresh one from `compute`, cached until `ttl_ms` from now.
+pub fn cached_or(
+    db: &Db,
+    key: &str,
+    now: u64,
+    ttl_ms: u64,
+    compute: impl FnOnce() -> Result<Value, Problem>,
+) -> Result<Value, Problem> {
+    if let Some(hit) = crate::store::cached(db, key, now)? {
+        return Ok(hit);
+    }
+    let fresh = compute()?;
+    crate::store::cache(db, key, &fresh, now + ttl_ms)?;
+    Ok(fresh)
+}
+
+/// The first `limit` candidates the caller may see, each with the catalog's song.
+pub fn shown(candidates: &[Candidate], limit: usize, req: &Request) -> Result<Vec<Value>, Problem> {
+    let ids: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
+    let songs = catalog::visible(&ids, req)?;
+    Ok(candidates
+        .iter()
+        .filter_map(|c| {
+            let song = songs.get(&c.id)?;
+            let song: Value = serde_json::from_str(song.json.get()).ok()?;
+            Some(json!({
+                "song": song,
+                "score": (c.score * 10_000.0).round() / 10_000.0,
+                "reason": c.reason,
+            }))
+        })
+        .take(limit)
+        .collect())
+}
+
+/// The songs played with `song_id` most often, with how often.
+pub fn neighbours(db: &Db, song_id: &str, limit: i64) -> Result<Vec<(String, i64)>, Problem> {
+    db.rows(
+        "SELECT other, n FROM (
+           SELECT b AS other, n FROM pairs WHERE a = ?1
+           UNION ALL SELECT a AS other, n FROM pairs WHERE b = ?1)
+         ORDER BY n DESC LIMIT ?2",
+        &[text(song_id), int(limit)],
+        |row| (get_text(row, 0), get_int(row, 1)),
+    )
+}
+
+/// Co-listening similarity: pairs over the geometric mean of the two songs' plays, shrunk when
+/// the pair count is small.
+pub fn co_similarity(pairs: i64, plays_a: i64, plays_b: i64) -> f64 {
+    let n = pairs as f64;
+    let cosine = n / ((plays_a.max(1) as f64) * (plays_b.max(1) as f64)).sqrt();
+    cosine.min(1.0) * n / (n + 3.0)
+}
