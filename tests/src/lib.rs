@@ -21,6 +21,7 @@ pub mod media;
 pub mod oidc;
 pub mod playlists;
 pub mod s3;
+pub mod sync;
 pub mod wire;
 
 use anyhow::{Context, Result, bail};
@@ -791,6 +792,7 @@ impl TestApp {
             variables: Vec::new(),
             env: HashMap::new(),
             runtime_config: None,
+            persistent_redis: false,
         }
     }
 
@@ -968,6 +970,7 @@ pub struct TestAppBuilder {
     variables: Vec<(String, String)>,
     env: HashMap<String, String>,
     runtime_config: Option<RuntimeConfig>,
+    persistent_redis: bool,
 }
 
 enum RuntimeConfig {
@@ -1012,6 +1015,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// The app's Redis persists every write ([`RedisServer::start_persistent`]), so that
+    /// `app.redis.restart()` keeps its data, as a crashed and restarted server would.
+    pub fn persistent_redis(mut self) -> Self {
+        self.persistent_redis = true;
+        self
+    }
+
     pub async fn start(self) -> Result<TestApp> {
         init_tracing();
         let manifest = std::path::absolute(&self.manifest)?;
@@ -1043,7 +1053,11 @@ impl TestAppBuilder {
             None => None,
         };
 
-        let redis = RedisServer::start()?;
+        let redis = if self.persistent_redis {
+            RedisServer::start_persistent()?
+        } else {
+            RedisServer::start()?
+        };
         let mut variables = vec![("redis_url".to_string(), redis.url())];
         for (name, value) in self.variables {
             set_variable(&mut variables, name, value);
