@@ -2683,3 +2683,55 @@ async fn room_commands_that_lost_their_right_before_applying_are_rejected() {
     assert_eq!(reported[0]["commandId"], waiting[0].as_str());
     assert_eq!(reported[0]["reason"], "not_allowed");
 }
+
+#[tokio::test]
+async fn a_deleted_users_devices_state_and_room_memberships_go() {
+    let app = spawn_app_with(&[("admin_emails", "root@example.com")]).await;
+    let api = Api::new(&app);
+    let admin = spindle_tests::accounts::register_admin(&app, "root@example.com").await;
+    let alice = listener(&app, "Alice").await;
+    let bob = listener(&app, "Bob").await;
+    let phone = api.device(&alice, "Phone", "phone").await;
+    let applied = api.apply(&phone, "play", json!({ "songId": "s1" })).await;
+    assert_eq!(applied["status"], "applied", "{applied}");
+    let room = api.create_room(&alice.token, json!({})).await;
+    let code = room["code"].as_str().expect("a code").to_string();
+    assert_eq!(api.join(&bob.token, &code).await.status, 200);
+
+    let deleted = app
+        .send_as(
+            &admin.token,
+            Method::DELETE,
+            &format!("/api/admin/users/{}", alice.id),
+            None,
+        )
+        .await;
+    assert!(
+        deleted.status == 200 || deleted.status == 204,
+        "delete: {}",
+        deleted.text()
+    );
+
+    // Alice's token still verifies until it expires; what sync kept of her is gone.
+    eventually(Duration::from_secs(10), "alice's devices to go", || async {
+        api.devices(&alice.token).await.is_empty().then_some(())
+    })
+    .await;
+    let state = api.state(&alice.token).await;
+    assert_eq!(version_of(&state), 0, "a fresh state: {state}");
+    assert!(
+        state["queue"].as_array().is_some_and(|q| q.is_empty()),
+        "{state}"
+    );
+    let room = api.room(&bob.token, &code).await;
+    assert_eq!(room.status, 200, "{}", room.text());
+    let room: Value = room.json();
+    assert_eq!(room["hostId"], bob.id, "bob hosts now: {room}");
+    let members: Vec<&str> = room["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["userId"].as_str())
+        .collect();
+    assert_eq!(members, [bob.id.as_str()], "{room}");
+}
