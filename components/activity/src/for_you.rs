@@ -235,12 +235,17 @@ fn diversify(db: &Db, list: Vec<Candidate>) -> Result<Vec<Candidate>, Problem> {
 /// No listens yet: trending songs of the genres the user chose, else of everything.
 fn cold_start(db: &Db, user_id: &str, now: u64) -> Result<(&'static str, Vec<Candidate>), Problem> {
     let genres = crate::profile::taste(db, user_id)?;
+    // Someone whose only listens were skips: those songs stay out here too.
+    let excluded = excluded(db, user_id, now)?;
     let mut list: Vec<Candidate> = Vec::new();
     for genre in &genres {
         list.extend(trending::list(db, Some(genre), now)?);
     }
+    list.retain(|c| !excluded.contains(&c.id));
     if list.is_empty() {
-        return Ok(("trending", diversify(db, trending::list(db, None, now)?)?));
+        let mut all = trending::list(db, None, now)?;
+        all.retain(|c| !excluded.contains(&c.id));
+        return Ok(("trending", diversify(db, all)?));
     }
     list.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
     let mut seen = HashSet::new();

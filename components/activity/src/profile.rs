@@ -182,7 +182,8 @@ pub fn put_taste(req: Request, _params: Params) -> Response {
             .iter()
             .map(|g| store::genre_key(g))
             .collect();
-        genres.dedup();
+        let mut seen = std::collections::HashSet::new();
+        genres.retain(|g| seen.insert(g.clone()));
         if genres.len() > MAX_TASTE_GENRES
             || genres
                 .iter()

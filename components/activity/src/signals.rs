@@ -218,16 +218,32 @@ pub fn rebuild(db: &Db, now: u64) -> Result<i64, Problem> {
              GROUP BY 1, 2",
             &[int(PAIR_PREVIOUS), int(PAIR_WITHIN_MS as i64)],
         )?;
-        // Trend scores need powers SQLite cannot compute here: summed per song in the component.
-        let recent = db.rows(
-            "SELECT song_id, started_at, played + completed - skipped FROM listens
-             WHERE started_at > ? AND played + completed + skipped > 0",
-            &[int(now.saturating_sub(TREND_WINDOW_MS) as i64)],
-            |row| (get_text(row, 0), get_int(row, 1) as u64, get_int(row, 2)),
-        )?;
+        // Trend scores need powers SQLite cannot compute here: summed per song in the
+        // component, a page of listens at a time. Events older than 64 half-lives add less
+        // than 2^-64 of their weight: left out.
         let mut trends: HashMap<String, f64> = HashMap::new();
-        for (song, at, weight) in recent {
-            *trends.entry(song).or_default() += weight as f64 * growth(at, now);
+        let oldest = now.saturating_sub(64 * HALF_LIFE_MS) as i64;
+        let mut after = 0;
+        loop {
+            let page = db.rows(
+                "SELECT id, song_id, started_at, played + completed - skipped FROM listens
+                 WHERE id > ? AND started_at > ? AND played + completed + skipped > 0
+                 ORDER BY id LIMIT 50000",
+                &[int(after), int(oldest)],
+                |row| {
+                    (
+                        get_int(row, 0),
+                        get_text(row, 1),
+                        get_int(row, 2) as u64,
+                        get_int(row, 3),
+                    )
+                },
+            )?;
+            let Some(last) = page.last() else { break };
+            after = last.0;
+            for (_, song, at, weight) in page {
+                *trends.entry(song).or_default() += weight as f64 * growth(at, now);
+            }
         }
         for (song, trend) in trends {
             db.run(
