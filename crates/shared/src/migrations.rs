@@ -27,6 +27,10 @@ pub fn apply(conn: &Connection, migrations: &[Migration]) -> Result<(), String> 
             _ => 0,
         })
     };
+    // Write-ahead logging: readers never wait for a writer (a long write, such as a rebuild,
+    // does not stop reads) and a commit costs one sync. The mode is kept in the file, so this
+    // is a no-op after the first open; a database that cannot (in memory, remote) keeps its own.
+    let _ = conn.execute("PRAGMA journal_mode = WAL", &[]);
     run(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
         &[],

@@ -112,10 +112,18 @@ fn title(status: u16) -> &'static str {
     }
 }
 
-/// An unexpected failure (storage, encoding) becomes a 500 with its message.
+/// An unexpected failure (storage, encoding): its message goes to the component's log, not to
+/// the caller. A database that stayed locked past the host's wait is a 503 to retry.
 impl From<String> for Problem {
     fn from(detail: String) -> Self {
-        Self::internal(detail)
+        eprintln!("internal error: {detail}");
+        if detail.contains("database is locked") || detail.contains("database is busy") {
+            return Self {
+                retry_after: Some(1),
+                ..Self::new(503, "the database is busy; try again")
+            };
+        }
+        Self::internal("an internal error; it is in the component's log")
     }
 }
 

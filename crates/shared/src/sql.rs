@@ -21,14 +21,14 @@ impl Db {
     /// Opens the database `label` with its migrations applied.
     pub fn open(label: &str, migrations: &[Migration]) -> Result<Self, Problem> {
         Ok(Self {
-            conn: open(label, migrations)?,
+            conn: open(label, migrations).map_err(Problem::from)?,
         })
     }
 
     pub fn run(&self, sql: &str, params: &[Value]) -> Result<QueryResult, Problem> {
         self.conn
             .execute(sql, params)
-            .map_err(|e| Problem::internal(format!("database: {e}")))
+            .map_err(|e| Problem::from(format!("database: {e}")))
     }
 
     /// The rows `sql` answers, each made into a `T` by `f`.
