@@ -53,7 +53,10 @@ pub fn cached_or(
         return Ok(hit);
     }
     let fresh = compute()?;
-    crate::store::cache(db, key, &fresh, now + ttl_ms)?;
+    // A list not cached is computed again next time: no reason to fail this answer.
+    if let Err(e) = crate::store::cache(db, key, &fresh, now + ttl_ms) {
+        eprintln!("activity cache {key}: {e}");
+    }
     Ok(fresh)
 }
 
@@ -76,13 +79,18 @@ pub fn shown(candidates: &[Candidate], limit: usize, req: &Request) -> Result<Ve
         .collect())
 }
 
-/// The songs played with `song_id` most often, with how often.
+/// The songs most similar to `song_id` by co-listening ([`co_similarity`], ranked in SQL by
+/// its square, which orders the same without a square root), with their pair counts. Ranking
+/// by the raw count instead would favour whatever everybody plays.
 pub fn neighbours(db: &Db, song_id: &str, limit: i64) -> Result<Vec<(String, i64)>, Problem> {
     db.rows(
-        "SELECT other, n FROM (
+        "SELECT p.other, p.n FROM (
            SELECT b AS other, n FROM pairs WHERE a = ?1
-           UNION ALL SELECT a AS other, n FROM pairs WHERE b = ?1)
-         ORDER BY n DESC LIMIT ?2",
+           UNION ALL SELECT a AS other, n FROM pairs WHERE b = ?1) p
+         LEFT JOIN song_stats s ON s.song_id = p.other
+         ORDER BY (p.n * p.n * p.n * p.n * 1.0)
+                  / ((p.n + 3) * (p.n + 3) * MAX(COALESCE(s.plays, 0), 1)) DESC, p.other
+         LIMIT ?2",
         &[text(song_id), int(limit)],
         |row| (get_text(row, 0), get_int(row, 1)),
     )

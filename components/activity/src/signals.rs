@@ -184,9 +184,44 @@ fn pair_with_previous(
     Ok(())
 }
 
+/// How long a rebuild may take before tracking stops waiting for it (a rebuild that died
+/// leaves its mark; this lets tracking resume).
+const REBUILD_MARK_MS: u64 = 15 * 60 * 1000;
+
+/// 503 while a rebuild runs: tracking would otherwise wait on its write lock.
+pub fn check_not_rebuilding(db: &Db, now: u64) -> Result<(), Problem> {
+    let until = db.rows(
+        "SELECT value FROM meta WHERE key = 'rebuilding_until' AND value > ?",
+        &[int(now as i64)],
+        |row| get_int(row, 0),
+    )?;
+    if until.is_empty() {
+        return Ok(());
+    }
+    Err(Problem {
+        retry_after: Some(10),
+        ..Problem::new(
+            503,
+            "listening statistics are being rebuilt; try again shortly",
+        )
+    })
+}
+
 /// Recomputes every derived table from the listens, by the rules above (after a bulk import, or
-/// a change of the rules). Answers how many listens it read.
+/// a change of the rules), in one transaction: reads keep answering from the tables as they
+/// were, tracking answers 503 meanwhile. Answers how many listens it read.
 pub fn rebuild(db: &Db, now: u64) -> Result<i64, Problem> {
+    db.run(
+        "INSERT INTO meta (key, value) VALUES ('rebuilding_until', ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[int((now + REBUILD_MARK_MS) as i64)],
+    )?;
+    let result = rebuild_all(db, now);
+    db.run("DELETE FROM meta WHERE key = 'rebuilding_until'", &[])?;
+    result
+}
+
+fn rebuild_all(db: &Db, now: u64) -> Result<i64, Problem> {
     db.transaction(|| {
         for table in ["song_stats", "user_songs", "pairs", "caches"] {
             db.run(&format!("DELETE FROM {table}"), &[])?;

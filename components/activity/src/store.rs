@@ -40,6 +40,16 @@ pub fn remember_song(
 ) -> Result<(), Problem> {
     let genre = genre.map(genre_key).filter(|g| !g.is_empty());
     let tags: Vec<String> = tags.iter().map(|t| genre_key(t)).collect();
+    let tags = serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into());
+    // Most calls bring nothing new: read first, so they take no write lock.
+    let known = db.rows(
+        "SELECT artist_id, genre, tags FROM songs WHERE id = ?",
+        &[text(id)],
+        |row| (get_text(row, 0), get_opt_text(row, 1), get_text(row, 2)),
+    )?;
+    if known.first() == Some(&(artist_id.to_string(), genre.clone(), tags.clone())) {
+        return Ok(());
+    }
     db.run(
         "INSERT INTO songs (id, artist_id, genre, tags, published_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET artist_id = excluded.artist_id, genre = excluded.genre,
@@ -48,7 +58,7 @@ pub fn remember_song(
             text(id),
             text(artist_id),
             opt_text(genre.as_deref()),
-            text(serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into())),
+            text(tags),
             int(published_at as i64),
         ],
     )?;

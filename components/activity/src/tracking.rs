@@ -95,6 +95,7 @@ pub fn track(req: Request, params: Params) -> Response {
 
         let db = store::open()?;
         let now = now_ms();
+        signals::check_not_rebuilding(&db, now)?;
         store::remember_catalog_song(&db, &song, now)?;
         let (status, view) = db.transaction(|| {
             record(
