@@ -3,7 +3,7 @@
 
 use crate::store;
 use spindle_shared::Problem;
-use spindle_shared::events::{Consumer, DrainReport, Envelope, Event};
+use spindle_shared::events::{Consumer, DrainReport, Envelope, Event, new_ulid};
 use spindle_shared::sql::text;
 use spindle_shared::time::now_ms;
 
@@ -49,15 +49,23 @@ fn track_deleted(song_id: &str) -> Result<(), Problem> {
             &[text(song_id)],
         )?;
         db.run("DELETE FROM pairs WHERE a = ?1 OR b = ?1", &[text(song_id)])?;
+        db.run("DELETE FROM song_tags WHERE song_id = ?", &[text(song_id)])?;
         db.run("DELETE FROM caches", &[])?;
         Ok(())
     })
 }
 
+/// The user's listens stay, anonymised (no longer theirs, no device), so per-song counts and
+/// co-listening stay — also through a rebuild; their per-user counts, taste and history go.
 fn user_deleted(user_id: &str) -> Result<(), Problem> {
     let db = store::open()?;
+    let alias = format!("deleted:{}", new_ulid(now_ms()));
     db.transaction(|| {
-        for table in ["listens", "user_songs", "tastes"] {
+        db.run(
+            "UPDATE listens SET user_id = ?, device_id = NULL WHERE user_id = ?",
+            &[text(&alias), text(user_id)],
+        )?;
+        for table in ["user_songs", "tastes"] {
             db.run(
                 &format!("DELETE FROM {table} WHERE user_id = ?"),
                 &[text(user_id)],

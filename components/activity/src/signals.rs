@@ -227,6 +227,13 @@ fn rebuild_all(db: &Db, now: u64) -> Result<i64, Problem> {
             db.run(&format!("DELETE FROM {table}"), &[])?;
         }
         set_epoch(db, now)?;
+        // Songs written straight into the mirror (a bulk import) get their tags indexed too.
+        db.run("DELETE FROM song_tags", &[])?;
+        db.run(
+            "INSERT OR IGNORE INTO song_tags (tag, song_id)
+             SELECT j.value, s.id FROM songs s, json_each(s.tags) j WHERE s.deleted = 0",
+            &[],
+        )?;
         db.run(
             "INSERT INTO song_stats (song_id, plays, completions, skips, listeners, trend, trend_at)
              SELECT song_id, SUM(played), SUM(completed), SUM(skipped),

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 const CO_CANDIDATES: i64 = 100;
 const ARTIST_CANDIDATES: i64 = 30;
 const GENRE_CANDIDATES: i64 = 50;
+const TAG_CANDIDATES: i64 = 30;
 /// Co-listening mass at which listening data and metadata weigh the same.
 const CO_HALF_WEIGHT: f64 = 30.0;
 
@@ -81,6 +82,20 @@ fn compute(db: &Db, song_id: &str) -> Result<Vec<Candidate>, Problem> {
              WHERE g.genre = ? AND g.id <> ? AND g.deleted = 0
              ORDER BY COALESCE(s.plays, 0) DESC LIMIT ?",
             &[text(genre), text(song_id), int(GENRE_CANDIDATES)],
+            |row| get_text(row, 0),
+        )?);
+    }
+    if !seed.tags.is_empty() {
+        ids.extend(db.rows(
+            "SELECT DISTINCT t.song_id FROM song_tags t
+             LEFT JOIN song_stats s ON s.song_id = t.song_id
+             WHERE t.tag IN (SELECT value FROM json_each(?)) AND t.song_id <> ?
+             ORDER BY COALESCE(s.plays, 0) DESC, t.song_id LIMIT ?",
+            &[
+                text(serde_json::to_string(&seed.tags).unwrap_or_else(|_| "[]".into())),
+                text(song_id),
+                int(TAG_CANDIDATES),
+            ],
             |row| get_text(row, 0),
         )?);
     }

@@ -5,10 +5,16 @@ use spindle_shared::Problem;
 use spindle_shared::migrations::Migration;
 use spindle_shared::sql::{Db, get_int, get_opt_text, get_text, int, opt_text, text};
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../../../migrations/activity/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../../../migrations/activity/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../../../migrations/activity/0002_song_tags.sql"),
+    },
+];
 
 pub fn open() -> Result<Db, Problem> {
     Db::open("activity", MIGRATIONS)
@@ -50,19 +56,26 @@ pub fn remember_song(
     if known.first() == Some(&(artist_id.to_string(), genre.clone(), tags.clone())) {
         return Ok(());
     }
-    db.run(
-        "INSERT INTO songs (id, artist_id, genre, tags, published_at) VALUES (?, ?, ?, ?, ?)
+    db.transaction(|| {
+        db.run(
+            "INSERT INTO songs (id, artist_id, genre, tags, published_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET artist_id = excluded.artist_id, genre = excluded.genre,
            tags = excluded.tags",
-        &[
-            text(id),
-            text(artist_id),
-            opt_text(genre.as_deref()),
-            text(tags),
-            int(published_at as i64),
-        ],
-    )?;
-    Ok(())
+            &[
+                text(id),
+                text(artist_id),
+                opt_text(genre.as_deref()),
+                text(&tags),
+                int(published_at as i64),
+            ],
+        )?;
+        db.run("DELETE FROM song_tags WHERE song_id = ?", &[text(id)])?;
+        db.run(
+            "INSERT OR IGNORE INTO song_tags (tag, song_id) SELECT value, ? FROM json_each(?)",
+            &[text(id), text(&tags)],
+        )?;
+        Ok(())
+    })
 }
 
 /// Records a song from the catalog's JSON of it.

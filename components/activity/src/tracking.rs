@@ -13,7 +13,7 @@ use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
 use spindle_shared::body::Body;
 use spindle_shared::http::{MAX_JSON_BODY, json};
-use spindle_shared::sql::{Db, get_int, get_opt_text, get_text, int, opt_text, text};
+use spindle_shared::sql::{Db, get_int, get_opt_int, get_opt_text, get_text, int, opt_text, text};
 use spindle_shared::time::{now_ms, rfc3339};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -186,11 +186,14 @@ fn record(
             ));
         }
     } else {
-        rate_limit(db, user_id, song_id, kind, position, now)?;
+        new_listen_limit(db, user_id, now)?;
     }
     let (played, completed, skipped) = existing.as_ref().map_or((false, false, false), |l| {
         (l.played, l.completed, l.skipped)
     });
+    if !played && position >= PLAY_AFTER_MS {
+        play_limit(db, user_id, song_id, listen_id, now)?;
+    }
     let plays_now = position >= PLAY_AFTER_MS;
     let delta = Delta {
         played: !played && plays_now,
@@ -255,16 +258,8 @@ fn record(
     Ok((status, listen_view(&listen, !delta.is_empty())))
 }
 
-/// Against inflated counts: new listens per user per minute, and plays of one song by one user
-/// at most every [`SAME_SONG_EVERY_MS`].
-fn rate_limit(
-    db: &Db,
-    user_id: &str,
-    song_id: &str,
-    kind: Kind,
-    position: u64,
-    now: u64,
-) -> Result<(), Problem> {
+/// Against inflated counts: new listens per user per minute ...
+fn new_listen_limit(db: &Db, user_id: &str, now: u64) -> Result<(), Problem> {
     let minute_ago = now.saturating_sub(60_000) as i64;
     let recent = db.rows(
         "SELECT COUNT(*), MIN(started_at) FROM listens WHERE user_id = ? AND started_at > ?",
@@ -277,21 +272,32 @@ fn rate_limit(
         let wait = (oldest + 60_000).saturating_sub(now);
         return Err(Problem::too_many_requests(wait.div_ceil(1_000).max(1)));
     }
-    if kind == Kind::Play || position >= PLAY_AFTER_MS {
-        let last = db.rows(
-            "SELECT MAX(started_at) FROM listens
-             WHERE user_id = ? AND song_id = ? AND played = 1 AND started_at > ?",
-            &[
-                text(user_id),
-                text(song_id),
-                int(now.saturating_sub(SAME_SONG_EVERY_MS) as i64),
-            ],
-            |row| spindle_shared::sql::get_opt_int(row, 0),
-        )?;
-        if let Some(Some(at)) = last.first() {
-            let wait = (*at as u64 + SAME_SONG_EVERY_MS).saturating_sub(now);
-            return Err(Problem::too_many_requests(wait.div_ceil(1_000).max(1)));
-        }
+    Ok(())
+}
+
+/// ... and a counted play of one song by one user at most every [`SAME_SONG_EVERY_MS`], by
+/// whichever listen it comes (a listen begun with an early skip is no way around it).
+fn play_limit(
+    db: &Db,
+    user_id: &str,
+    song_id: &str,
+    listen_id: &str,
+    now: u64,
+) -> Result<(), Problem> {
+    let last = db.rows(
+        "SELECT MAX(started_at) FROM listens
+         WHERE user_id = ? AND song_id = ? AND played = 1 AND listen_id <> ? AND started_at > ?",
+        &[
+            text(user_id),
+            text(song_id),
+            text(listen_id),
+            int(now.saturating_sub(SAME_SONG_EVERY_MS) as i64),
+        ],
+        |row| get_opt_int(row, 0),
+    )?;
+    if let Some(Some(at)) = last.first() {
+        let wait = (*at as u64 + SAME_SONG_EVERY_MS).saturating_sub(now);
+        return Err(Problem::too_many_requests(wait.div_ceil(1_000).max(1)));
     }
     Ok(())
 }
