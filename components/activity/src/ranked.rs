@@ -79,19 +79,25 @@ pub fn shown(candidates: &[Candidate], limit: usize, req: &Request) -> Result<Ve
         .collect())
 }
 
+/// Pairs read per song before ranking by similarity: its most frequent ones (a popular song has
+/// thousands, most of them one-offs).
+const PAIRS_READ: i64 = 300;
+
 /// The songs most similar to `song_id` by co-listening ([`co_similarity`], ranked in SQL by
-/// its square, which orders the same without a square root), with their pair counts. Ranking
-/// by the raw count instead would favour whatever everybody plays.
+/// its square, which orders the same without a square root), among its most frequent pairs,
+/// with their pair counts. Ranking by the raw count alone would favour whatever everybody plays.
 pub fn neighbours(db: &Db, song_id: &str, limit: i64) -> Result<Vec<(String, i64)>, Problem> {
     db.rows(
         "SELECT p.other, p.n FROM (
-           SELECT b AS other, n FROM pairs WHERE a = ?1
-           UNION ALL SELECT a AS other, n FROM pairs WHERE b = ?1) p
+           SELECT other, n FROM (
+             SELECT b AS other, n FROM pairs WHERE a = ?1
+             UNION ALL SELECT a AS other, n FROM pairs WHERE b = ?1)
+           ORDER BY n DESC LIMIT ?3) p
          LEFT JOIN song_stats s ON s.song_id = p.other
          ORDER BY (p.n * p.n * p.n * p.n * 1.0)
                   / ((p.n + 3) * (p.n + 3) * MAX(COALESCE(s.plays, 0), 1)) DESC, p.other
          LIMIT ?2",
-        &[text(song_id), int(limit)],
+        &[text(song_id), int(limit), int(PAIRS_READ)],
         |row| (get_text(row, 0), get_int(row, 1)),
     )
 }
