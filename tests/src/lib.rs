@@ -16,6 +16,7 @@
 //! (and the test fixtures) before `cargo test`.
 
 pub mod accounts;
+pub mod activity;
 pub mod bus;
 pub mod media;
 pub mod oidc;
