@@ -12,7 +12,16 @@
 //! [`catalog`]) and writes `target/bench/catalog.json`. `--suite playlists` measures the
 //! playlists component with a 1,000-track playlist (`GET /api/playlists/:id` as the owner and
 //! anonymous, and adding and removing tracks that shift every position; see [`playlists`]) and
-//! writes `target/bench/playlists.json`; `--suite all` runs all five.
+//! writes `target/bench/playlists.json`. `--suite sync` measures the sync component with 100
+//! and 1,000 devices long-polling (command → other device notified latency, and the memory of
+//! the host, run as a separate process; see [`sync`]) and writes `target/bench/sync.json`;
+//! `--suite all` runs all seven.
+//!
+//! `--suite recs` measures the activity component's recommendations on a generated dataset
+//! with planted tastes (100,000 songs, 10,000 users, 1,000,000 listens): hit rate and NDCG at
+//! 10 of for-you and similar against a most-popular baseline, their latency and trending's,
+//! and ingesting 10,000 listens through the tracking API (see [`recs`]); it writes
+//! `target/bench/recs.json` and is part of `--suite all` too.
 //!
 //! The server under test and the load generator each get their own tokio runtime (2 worker
 //! threads each), so both servers are measured the same way.
@@ -23,6 +32,8 @@ mod events;
 mod load;
 mod native;
 mod playlists;
+mod recs;
+mod sync;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
@@ -120,6 +131,64 @@ struct Args {
     /// Playlists suite: timed add-at-0 + remove pairs on the measured playlist.
     #[arg(long, default_value_t = 200)]
     playlist_writes: usize,
+    /// Sync suite: devices of each run (a fresh host each), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    sync_devices: Vec<usize>,
+    /// Sync suite: devices of each user.
+    #[arg(long, default_value_t = 10)]
+    sync_devices_per_user: usize,
+    /// Sync suite: timed commands of each run.
+    #[arg(long, default_value_t = 300)]
+    sync_commands: usize,
+    /// Sync suite: untimed commands before them.
+    #[arg(long, default_value_t = 30)]
+    sync_warmup: usize,
+    /// Sync suite: commands a second, spread over the users (open loop).
+    #[arg(long, default_value_t = 20.0)]
+    sync_rate: f64,
+    /// Sync suite: `wait` of every poll, in seconds (at most 30).
+    #[arg(long, default_value_t = 25)]
+    sync_wait: u64,
+    /// Sync suite: seconds every other device of a user may take to be notified of a command
+    /// (a device not notified by then counts as missed).
+    #[arg(long, default_value_t = 10.0)]
+    sync_timeout: f64,
+    /// Recs suite: songs of the generated dataset (written into the catalog and activity).
+    #[arg(long, default_value_t = 100_000)]
+    recs_songs: usize,
+    /// Recs suite: artists (each of one genre).
+    #[arg(long, default_value_t = 5_000)]
+    recs_artists: usize,
+    /// Recs suite: users (tokens minted by the benchmark).
+    #[arg(long, default_value_t = 10_000)]
+    recs_users: usize,
+    /// Recs suite: listens in all (each user's last 5 held out for the evaluation).
+    #[arg(long, default_value_t = 1_000_000)]
+    recs_listens: usize,
+    /// Recs suite: the dataset's seed.
+    #[arg(long, default_value_t = 8)]
+    recs_seed: u64,
+    /// Recs suite: users evaluated at most (0: all, within --recs-eval-secs).
+    #[arg(long, default_value_t = 0)]
+    recs_eval_users: usize,
+    /// Recs suite: seconds after which no new user is evaluated (once the minimum is done).
+    #[arg(long, default_value_t = 180.0)]
+    recs_eval_secs: f64,
+    /// Recs suite: users evaluated at least, whatever the time.
+    #[arg(long, default_value_t = 2_000)]
+    recs_eval_min_users: usize,
+    /// Recs suite: concurrent connections of the evaluation, latency and ingest phases.
+    #[arg(long, default_value_t = 4)]
+    recs_concurrency: usize,
+    /// Recs suite: timed requests of each latency kind (cold, then warm).
+    #[arg(long, default_value_t = 300)]
+    recs_latency_requests: usize,
+    /// Recs suite: listens sent through the tracking API.
+    #[arg(long, default_value_t = 10_000)]
+    recs_ingest_listens: usize,
+    /// Recs suite: listens of each user in the ingest (at most 25: 30 a minute is the limit).
+    #[arg(long, default_value_t = 10)]
+    recs_ingest_per_user: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -129,6 +198,8 @@ enum Suite {
     Auth,
     Catalog,
     Playlists,
+    Sync,
+    Recs,
     All,
 }
 
@@ -178,6 +249,12 @@ fn main() -> Result<()> {
     }
     if all || args.suite == Suite::Playlists {
         playlists_suite(&args, &root, &server_rt, &load_rt)?;
+    }
+    if all || args.suite == Suite::Sync {
+        sync_suite(&args, &root, &load_rt)?;
+    }
+    if all || args.suite == Suite::Recs {
+        recs_suite(&args, &root, &server_rt, &load_rt)?;
     }
     Ok(())
 }
@@ -243,6 +320,72 @@ fn playlists_suite(args: &Args, root: &Path, server_rt: &Runtime, load_rt: &Runt
     let mut report = playlists::to_json(&result, &config);
     stamp(&mut report);
     write_json(root, "playlists.json", &report)
+}
+
+/// The host runs as a child process here (its memory is measured alone), so only the load
+/// runtime is used.
+fn sync_suite(args: &Args, root: &Path, load_rt: &Runtime) -> Result<()> {
+    if args.sync_devices.is_empty()
+        || args.sync_commands == 0
+        || args.sync_devices_per_user < 2
+        || !(args.sync_rate > 0.0 && args.sync_timeout > 0.0)
+        || !(1..=30).contains(&args.sync_wait)
+    {
+        bail!(
+            "--sync-devices must name at least one size, --sync-commands >= 1, \
+             --sync-devices-per-user >= 2, --sync-rate and --sync-timeout > 0, --sync-wait 1..=30"
+        );
+    }
+    let config = sync::Config {
+        sizes: args.sync_devices.clone(),
+        devices_per_user: args.sync_devices_per_user,
+        commands: args.sync_commands,
+        warmup: args.sync_warmup,
+        rate: args.sync_rate,
+        wait_secs: args.sync_wait,
+        timeout: Duration::from_secs_f64(args.sync_timeout),
+    };
+    let results = sync::run(root, &config, load_rt)?;
+    sync::print(&results, &config);
+    let mut report = sync::to_json(&results, &config);
+    stamp(&mut report);
+    write_json(root, "sync.json", &report)
+}
+
+fn recs_suite(args: &Args, root: &Path, server_rt: &Runtime, load_rt: &Runtime) -> Result<()> {
+    if args.recs_songs < 20
+        || args.recs_artists < 20
+        || args.recs_users < 2
+        || args.recs_listens < 15 * args.recs_users
+        || args.recs_concurrency == 0
+        || args.recs_latency_requests == 0
+        || args.recs_ingest_listens == 0
+    {
+        bail!(
+            "--recs-songs and --recs-artists must be >= 20 (one genre each), --recs-users >= 2, \
+             --recs-listens >= 15 per user, --recs-concurrency, --recs-latency-requests and \
+             --recs-ingest-listens >= 1"
+        );
+    }
+    let config = recs::Config {
+        songs: args.recs_songs,
+        artists: args.recs_artists,
+        users: args.recs_users,
+        listens: args.recs_listens,
+        seed: args.recs_seed,
+        eval_users: args.recs_eval_users,
+        eval_secs: args.recs_eval_secs,
+        eval_min_users: args.recs_eval_min_users,
+        concurrency: args.recs_concurrency,
+        latency_requests: args.recs_latency_requests,
+        ingest_listens: args.recs_ingest_listens,
+        ingest_per_user: args.recs_ingest_per_user,
+    };
+    let result = recs::run(root, &config, server_rt, load_rt)?;
+    recs::print(&result, &config);
+    let mut report = recs::to_json(&result, &config);
+    stamp(&mut report);
+    write_json(root, "recs.json", &report)
 }
 
 /// When and on how many CPUs a report was made.
