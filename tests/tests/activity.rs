@@ -1367,12 +1367,12 @@ async fn for_you_holds_at_most_three_songs_of_one_artist() {
 async fn a_new_user_gets_trending_songs_of_the_genres_they_chose() {
     let app = start().await;
     let (ada, bo) = (artist(&app, "Ada").await, artist(&app, "Bo").await);
-    let j = vec![
+    let j = [
         upload(&app, &ada, song("Blue").genre("Jazz")).await,
         upload(&app, &ada, song("Green").genre("Jazz")).await,
         upload(&app, &bo, song("Red").genre("jazz")).await,
     ];
-    let r = vec![
+    let r = [
         upload(&app, &bo, song("Loud").genre("Rock")).await,
         upload(&app, &bo, song("Louder").genre("Rock")).await,
     ];

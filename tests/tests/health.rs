@@ -64,7 +64,15 @@ async fn health_services_checks_each_service_and_redis() {
         .as_array()
         .unwrap_or_else(|| panic!("services is a list: {body}"));
     assert_eq!(services.len(), 7, "{body}");
-    for name in ["health", "auth", "catalog", "playlists", "notification", "sync", "activity"] {
+    for name in [
+        "health",
+        "auth",
+        "catalog",
+        "playlists",
+        "notification",
+        "sync",
+        "activity",
+    ] {
         let service = entry(&body["services"], name);
         assert_eq!(service["status"], "ok", "{service}");
         assert_latency(service);

@@ -1646,7 +1646,7 @@ async fn devices_with_skewed_clocks_compute_the_same_position() {
         "and with the true position {truth}: {p_ahead}, {p_behind}"
     );
     assert!(
-        truth >= 90_000.0 && truth < 90_000.0 + 60_000.0,
+        (90_000.0..150_000.0).contains(&truth),
         "the position moved on from the seek: {truth} ({state})"
     );
     // Without the offsets they would be 8 s apart.
