@@ -31,22 +31,16 @@ mod store;
 mod tracking;
 mod trending;
 
-use spin_sdk::http::{
-    IncomingRequest, IntoResponse, Params, Request, Response, ResponseOutparam, Router,
-};
+use spin_sdk::http::{IncomingRequest, Params, Request, Response, ResponseOutparam, Router};
 use spin_sdk::{http_component, redis_component};
 use spindle_shared::Problem;
 use spindle_shared::auth::{Claims, Role};
-use spindle_shared::http::{json, problem_fallback};
+use spindle_shared::http::json;
 use spindle_shared::http_io;
 
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
-    let response = match http_io::buffered(req, spindle_shared::http::MAX_JSON_BODY).await {
-        Ok(request) => problem_fallback(router().handle(request)),
-        Err(problem) => problem.into_response(),
-    };
-    http_io::send(out, response).await
+    http_io::serve(req, out, spindle_shared::http::MAX_JSON_BODY, router).await
 }
 
 fn router() -> Router {
@@ -95,9 +89,7 @@ fn on_wake_up(_message: Vec<u8>) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn respond(f: impl FnOnce() -> Result<Response, Problem>) -> Response {
-    f().unwrap_or_else(IntoResponse::into_response)
-}
+pub(crate) use spindle_shared::http::respond;
 
 pub(crate) fn authenticate(req: &Request) -> Result<Claims, Problem> {
     spindle_shared::auth::authenticate(req, "default")

@@ -262,7 +262,4 @@ pub fn no_content() -> Response {
     Response::builder().status(204).build()
 }
 
-pub fn respond(f: impl FnOnce() -> Result<Response, Problem>) -> Response {
-    use spin_sdk::http::IntoResponse;
-    f().unwrap_or_else(IntoResponse::into_response)
-}
+pub use spindle_shared::http::respond;

@@ -43,10 +43,8 @@ mod store;
 mod stream;
 mod upload;
 
-use spin_sdk::http::{IncomingRequest, IntoResponse, Method, Response, ResponseOutparam, Router};
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam, Router};
 use spin_sdk::{http_component, redis_component};
-use spindle_shared::Problem;
-use spindle_shared::http::problem_fallback;
 use spindle_shared::http_io;
 
 #[http_component]
@@ -69,11 +67,7 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
             return stream::cover(req, out).await;
         }
     }
-    let response = match http_io::buffered(req, http_io::MAX_BUFFERED_BODY).await {
-        Ok(request) => problem_fallback(router().handle(request)),
-        Err(problem) => problem.into_response(),
-    };
-    http_io::send(out, response).await
+    http_io::serve(req, out, http_io::MAX_BUFFERED_BODY, router).await
 }
 
 fn router() -> Router {
@@ -100,9 +94,7 @@ fn router() -> Router {
     router
 }
 
-pub(crate) fn respond(f: impl FnOnce() -> Result<Response, Problem>) -> Response {
-    f().unwrap_or_else(IntoResponse::into_response)
-}
+pub(crate) use spindle_shared::http::respond;
 
 /// Every wake-up (a new `user.deleted`, `album.changed` or `album.deleted`, or the retry timer)
 /// drains what is pending, and sends what the outbox still holds (events of writes made while

@@ -3,7 +3,7 @@
 use crate::auth::signed_in;
 use crate::store::Store;
 use serde::Serialize;
-use spin_sdk::http::{IntoResponse, Params, Request, Response};
+use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
 use spindle_shared::http::json;
 
@@ -68,9 +68,7 @@ pub(crate) fn store() -> Result<Store, Problem> {
     Store::open().map_err(Problem::internal)
 }
 
-pub(crate) fn respond(f: impl FnOnce() -> Result<Response, Problem>) -> Response {
-    f().unwrap_or_else(IntoResponse::into_response)
-}
+pub(crate) use spindle_shared::http::respond;
 
 /// `cursor` (an entry id) and `limit` (1 to 100) from the query string.
 fn page_query(query: &str) -> Result<(Option<String>, u32), Problem> {

@@ -36,10 +36,8 @@ mod sharing;
 mod store;
 mod tracks;
 
-use spin_sdk::http::{IncomingRequest, IntoResponse, Response, ResponseOutparam, Router};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam, Router};
 use spin_sdk::{http_component, redis_component};
-use spindle_shared::Problem;
-use spindle_shared::http::problem_fallback;
 use spindle_shared::http_io;
 
 /// Bodies are read into memory up to a cover image with its fields; past it, 413 at once.
@@ -47,11 +45,7 @@ const MAX_BODY: usize = settings::MAX_FORM_BODY;
 
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
-    let response = match http_io::buffered(req, MAX_BODY).await {
-        Ok(request) => problem_fallback(router().handle(request)),
-        Err(problem) => problem.into_response(),
-    };
-    http_io::send(out, response).await
+    http_io::serve(req, out, MAX_BODY, router).await
 }
 
 fn router() -> Router {
@@ -95,9 +89,7 @@ fn router() -> Router {
     router
 }
 
-pub(crate) fn respond(f: impl FnOnce() -> Result<Response, Problem>) -> Response {
-    f().unwrap_or_else(IntoResponse::into_response)
-}
+pub(crate) use spindle_shared::http::respond;
 
 /// Every wake-up (a new `track.deleted` or `user.deleted`, or the retry timer) drains what is
 /// pending, and sends what the outbox still holds (events of writes made while Redis was away).

@@ -30,11 +30,10 @@ mod rooms;
 mod settings;
 mod state;
 
-use spin_sdk::http::{IncomingRequest, IntoResponse, Request, Response, ResponseOutparam, Router};
+use spin_sdk::http::{IncomingRequest, Request, ResponseOutparam, Router};
 use spin_sdk::{http_component, redis_component};
 use spindle_shared::Problem;
 use spindle_shared::auth::Claims;
-use spindle_shared::http::problem_fallback;
 use spindle_shared::http_io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -42,11 +41,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     // An instance serves one request: this is when it arrived (for the shared clock).
     RECEIVED_AT_US.store((wall_clock_ms() * 1_000.0) as u64, Ordering::Relaxed);
-    let response = match http_io::buffered(req, settings::MAX_BODY).await {
-        Ok(request) => problem_fallback(router().handle(request)),
-        Err(problem) => problem.into_response(),
-    };
-    http_io::send(out, response).await
+    http_io::serve(req, out, settings::MAX_BODY, router).await
 }
 
 fn router() -> Router {
@@ -81,9 +76,7 @@ fn on_wake_up(_message: Vec<u8>) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn respond(f: impl FnOnce() -> Result<Response, Problem>) -> Response {
-    f().unwrap_or_else(IntoResponse::into_response)
-}
+pub(crate) use spindle_shared::http::respond;
 
 pub(crate) fn authenticate(req: &Request) -> Result<Claims, Problem> {
     spindle_shared::auth::authenticate(req, "default")

@@ -43,6 +43,11 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T,
         .map_err(|e| Problem::invalid(vec![Problem::field("body", e.to_string())]))
 }
 
+/// A route's answer: the response `f` makes, or its problem.
+pub fn respond(f: impl FnOnce() -> Result<Response, Problem>) -> Response {
+    f().unwrap_or_else(IntoResponse::into_response)
+}
+
 /// The media type of the request body without its parameters, lower-cased (`""` when none).
 pub fn content_type_essence(req: &Request) -> String {
     req.header("content-type")

@@ -7,12 +7,28 @@
 use crate::Problem;
 use futures::{SinkExt, StreamExt};
 use spin_sdk::http::{
-    Fields, IncomingRequest, OutgoingResponse, Request, Response, ResponseOutparam,
+    Fields, IncomingRequest, IntoResponse, OutgoingResponse, Request, Response, ResponseOutparam,
+    Router,
 };
 
 /// The largest body a non-streaming route reads (its own limit, such as 64 KiB for JSON, is
 /// checked after).
 pub const MAX_BUFFERED_BODY: usize = 1 << 20;
+
+/// A component's usual handling: the body read up to `limit` (413 past it), the answer of
+/// `router` (its own 404 and 405 made problem+json), sent.
+pub async fn serve(
+    req: IncomingRequest,
+    out: ResponseOutparam,
+    limit: usize,
+    router: impl FnOnce() -> Router,
+) {
+    let response = match buffered(req, limit).await {
+        Ok(request) => crate::http::problem_fallback(router().handle(request)),
+        Err(problem) => problem.into_response(),
+    };
+    send(out, response).await
+}
 
 /// The request with its body read, or 413 past `limit`.
 pub async fn buffered(req: IncomingRequest, limit: usize) -> Result<Request, Problem> {
