@@ -270,7 +270,8 @@ impl Player {
         Ok(())
     }
 
-    fn next(&mut self, now: u64) -> Result<(), Rejection> {
+    /// The play order and the current entry's place in it; rejected when the queue is empty.
+    fn order_and_place(&self) -> Result<(Vec<String>, Option<usize>), Rejection> {
         let order = self.play_order();
         if order.is_empty() {
             return Err(reject("empty_queue", "the queue is empty"));
@@ -279,6 +280,11 @@ impl Player {
             .current
             .as_ref()
             .and_then(|c| order.iter().position(|e| e == c));
+        Ok((order, at))
+    }
+
+    fn next(&mut self, now: u64) -> Result<(), Rejection> {
+        let (order, at) = self.order_and_place()?;
         match at {
             None => self.jump(Some(order[0].clone()), now),
             Some(i) if i + 1 < order.len() => self.jump(Some(order[i + 1].clone()), now),
@@ -293,14 +299,7 @@ impl Player {
     }
 
     fn previous(&mut self, now: u64) -> Result<(), Rejection> {
-        let order = self.play_order();
-        if order.is_empty() {
-            return Err(reject("empty_queue", "the queue is empty"));
-        }
-        let at = self
-            .current
-            .as_ref()
-            .and_then(|c| order.iter().position(|e| e == c));
+        let (order, at) = self.order_and_place()?;
         let target = match at {
             None => order[0].clone(),
             Some(i) if self.position_at(now) > RESTART_AFTER_MS => order[i].clone(),

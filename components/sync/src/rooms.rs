@@ -266,6 +266,30 @@ fn bump(db: &Db, room: &Room, now: u64) -> Result<i64, Problem> {
     state::save_next(db, &scope, &current)
 }
 
+/// `user_id` is in the room from now (again, if they had left).
+fn add_member(
+    db: &Db,
+    room: &Room,
+    user_id: &str,
+    name: Option<&str>,
+    now: u64,
+) -> Result<(), Problem> {
+    db.run(
+        "INSERT INTO room_members (room_id, user_id, display_name, joined_at, last_seen_at)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (room_id, user_id) DO UPDATE SET display_name = excluded.display_name,
+           joined_at = excluded.joined_at, last_seen_at = excluded.last_seen_at, left_at = NULL",
+        &[
+            text(&room.id),
+            text(user_id),
+            opt_text(name),
+            int(now as i64),
+            int(now as i64),
+        ],
+    )?;
+    Ok(())
+}
+
 /// The user's display name from auth (service chaining); `None` when auth cannot say.
 fn display_name(user_id: &str) -> Option<String> {
     spindle_shared::services::user_name(user_id).ok().flatten()
@@ -340,17 +364,7 @@ pub fn create(req: Request, _params: Params) -> Response {
                     int(now as i64),
                 ],
             )?;
-            db.run(
-                "INSERT INTO room_members (room_id, user_id, display_name, joined_at, last_seen_at)
-                 VALUES (?, ?, ?, ?, ?)",
-                &[
-                    text(&room.id),
-                    text(&claims.user_id),
-                    opt_text(name_shown.as_deref()),
-                    int(now as i64),
-                    int(now as i64),
-                ],
-            )?;
+            add_member(&db, &room, &claims.user_id, name_shown.as_deref(), now)?;
             bump(&db, &room, now)
         })?;
         let mut response = json(201, &view(&db, &room, now)?);
@@ -440,19 +454,7 @@ pub fn join(req: Request, params: Params) -> Response {
         }
         let name_shown = display_name(&claims.user_id);
         let version = db.transaction(|| {
-            db.run(
-                "INSERT INTO room_members (room_id, user_id, display_name, joined_at, last_seen_at)
-                 VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT (room_id, user_id) DO UPDATE SET display_name = excluded.display_name,
-                   joined_at = excluded.joined_at, last_seen_at = excluded.last_seen_at, left_at = NULL",
-                &[
-                    text(&room.id),
-                    text(&claims.user_id),
-                    opt_text(name_shown.as_deref()),
-                    int(now as i64),
-                    int(now as i64),
-                ],
-            )?;
+            add_member(&db, &room, &claims.user_id, name_shown.as_deref(), now)?;
             bump(&db, &room, now)
         })?;
         crate::notify::changed(&room_scope(&room.id), version);
