@@ -270,6 +270,16 @@ pub(crate) fn database(dir: &Path, label: &str) -> PathBuf {
 /// SQLite database of the repository's `runtime-config.toml` at [`database`]`(dir, label)`,
 /// rate limits lifted and streaming URLs valid for an hour.
 pub(crate) fn start_app(root: &Path, dir: &Path, server_rt: &Runtime) -> Result<TestApp> {
+    start_app_with(root, dir, &[], server_rt)
+}
+
+/// [`start_app`] with more application variables.
+pub(crate) fn start_app_with(
+    root: &Path,
+    dir: &Path,
+    variables: &[(&str, &str)],
+    server_rt: &Runtime,
+) -> Result<TestApp> {
     let config = std::fs::read_to_string(root.join("runtime-config.toml"))
         .context("cannot read runtime-config.toml")?;
     let mut runtime_config = String::new();
@@ -288,6 +298,7 @@ pub(crate) fn start_app(root: &Path, dir: &Path, server_rt: &Runtime) -> Result<
             TestApp::builder(root.join("spin.toml"))
                 .variable("auth_rate_limits", LIFTED_LIMITS)
                 .variable("stream_url_ttl_secs", "3600")
+                .variables(variables)
                 .runtime_config(runtime_config)
                 .start(),
         )

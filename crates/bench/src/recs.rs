@@ -34,12 +34,11 @@ mod measure;
 mod tokens;
 
 use crate::catalog::database;
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use dataset::{Dataset, GENRES, Listen, Shape};
 use hdrhistogram::Histogram;
 use measure::{EvalResult, IngestResult, Latencies};
 use serde_json::{Value, json};
-use spindle_tests::TestApp;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -192,7 +191,12 @@ pub fn run(
     drop(training);
 
     let minter = Arc::new(tokens::Minter::new(*b"spindle-bench-recs-signing-key!!")?);
-    let app = start(root, dir.path(), &minter.pem, server_rt)?;
+    let app = crate::catalog::start_app_with(
+        root,
+        dir.path(),
+        &[("auth_signing_key", minter.pem.as_str())],
+        server_rt,
+    )?;
     let split = Arc::new(split);
     let result = load_rt.block_on(async {
         let addr = app.addr;
@@ -286,34 +290,6 @@ fn pair_count(path: &Path) -> Result<i64> {
     let conn = rusqlite::Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     Ok(conn.query_row("SELECT count(*) FROM pairs", [], |row| row.get(0))?)
-}
-
-/// The real `spin.toml` as [`crate::catalog::start_app`] starts it (every SQLite database at
-/// [`database`]`(dir, label)`), with the benchmark's signing key.
-fn start(root: &Path, dir: &Path, signing_pem: &str, server_rt: &Runtime) -> Result<TestApp> {
-    let config = std::fs::read_to_string(root.join("runtime-config.toml"))
-        .context("cannot read runtime-config.toml")?;
-    let mut runtime_config = String::new();
-    for label in config.lines().filter_map(|line| {
-        line.trim()
-            .strip_prefix("[sqlite_database.")
-            .and_then(|rest| rest.strip_suffix(']'))
-    }) {
-        runtime_config.push_str(&format!(
-            "[sqlite_database.{label}]\ntype = \"spin\"\npath = {:?}\n\n",
-            database(dir, label).display().to_string()
-        ));
-    }
-    server_rt
-        .block_on(
-            TestApp::builder(root.join("spin.toml"))
-                .variable("auth_signing_key", signing_pem)
-                .runtime_config(runtime_config)
-                .start(),
-        )
-        .context(
-            "failed to start the app (are the components built? run `target/host/spindle build`)",
-        )
 }
 
 // ---------------------------------------------------------------------------------------------
