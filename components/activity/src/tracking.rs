@@ -98,6 +98,8 @@ pub fn track(req: Request, params: Params) -> Response {
         signals::check_not_rebuilding(&db, now)?;
         store::remember_catalog_song(&db, &song, now)?;
         let (status, view) = db.transaction(|| {
+            // The time under the write lock: listens start in the order they commit, so the
+            // rate limits' waits never exceed their windows.
             record(
                 &db,
                 &claims.user_id,
@@ -106,7 +108,7 @@ pub fn track(req: Request, params: Params) -> Response {
                 device.as_deref(),
                 kind,
                 position,
-                now,
+                now_ms(),
             )
         })?;
         Ok(json(status, &view))
