@@ -59,9 +59,12 @@ impl EventBus {
             .unwrap();
     }
 
-    /// Every envelope on `topic`'s stream so far, oldest first; panics on an entry that is not
-    /// an envelope of that topic.
+    /// Every event on `topic`'s stream so far, oldest first, each once: an outbox publishes at
+    /// least once (two flushes may both send an envelope before either deletes it), and
+    /// consumers handle an envelope id once, so a repeated entry is the same event. Panics on
+    /// an entry that is not an envelope of that topic.
     pub async fn envelopes(&mut self, topic: &str) -> Vec<Envelope> {
+        let mut seen = std::collections::HashSet::new();
         let entries: Vec<(String, HashMap<String, Vec<u8>>)> = redis::cmd("XRANGE")
             .arg(stream_key(topic))
             .arg("-")
@@ -81,6 +84,7 @@ impl EventBus {
                 assert_eq!(envelope.topic, topic, "entry {entry}");
                 envelope
             })
+            .filter(|envelope| seen.insert(envelope.id.clone()))
             .collect()
     }
 }
