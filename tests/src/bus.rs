@@ -61,10 +61,17 @@ impl EventBus {
 
     /// Every event on `topic`'s stream so far, oldest first, each once: an outbox publishes at
     /// least once (two flushes may both send an envelope before either deletes it), and
-    /// consumers handle an envelope id once, so a repeated entry is the same event. Panics on
-    /// an entry that is not an envelope of that topic.
+    /// consumers handle an envelope id once, so a repeated entry is the same event.
     pub async fn envelopes(&mut self, topic: &str) -> Vec<Envelope> {
         let mut seen = std::collections::HashSet::new();
+        let mut envelopes = self.entries(topic).await;
+        envelopes.retain(|envelope| seen.insert(envelope.id.clone()));
+        envelopes
+    }
+
+    /// Every entry on `topic`'s stream so far, oldest first, repeats included; panics on an
+    /// entry that is not an envelope of that topic.
+    pub async fn entries(&mut self, topic: &str) -> Vec<Envelope> {
         let entries: Vec<(String, HashMap<String, Vec<u8>>)> = redis::cmd("XRANGE")
             .arg(stream_key(topic))
             .arg("-")
@@ -84,7 +91,6 @@ impl EventBus {
                 assert_eq!(envelope.topic, topic, "entry {entry}");
                 envelope
             })
-            .filter(|envelope| seen.insert(envelope.id.clone()))
             .collect()
     }
 }

@@ -1569,7 +1569,8 @@ async fn an_albums_songs_are_its_artists_named_songs_and_a_repeated_event_change
     bus.publish(&first).await;
     let again = album_changed(&changed);
     deliver(&app, &again).await;
-    let entries: Vec<String> = events(&app, "album.changed")
+    let entries: Vec<String> = bus
+        .entries("album.changed")
         .await
         .into_iter()
         .map(|e| e.id)
