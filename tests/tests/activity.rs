@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use spindle_shared::events::{Event, TrackDeleted, new_envelope};
 use spindle_tests::accounts::{User, register_admin};
 use spindle_tests::activity::{
-    SONG_MS, artist, counts, delete_song, follow, for_you, get_ok, history, item_of, listen,
+    SONG_MS, WAIT, artist, counts, delete_song, follow, for_you, get_ok, history, item_of, listen,
     listen_id, listen_of, listener, play, play_all, reasons, set_visible, similar, song, song_ids,
     song_stats, track, track_raw, trending, upload, upload_many, wait_handled, wait_published,
     wait_track_deleted, wait_user_deleted, whole_history,
@@ -27,7 +27,7 @@ use spindle_tests::bus::EventBus;
 use spindle_tests::media::assert_song_shape;
 use spindle_tests::playlists::call_raw;
 use spindle_tests::{
-    TestApp, assert_invalid, assert_problem, object_keys, spawn_app_with, string_set,
+    TestApp, assert_invalid, assert_problem, eventually, object_keys, spawn_app_with, string_set,
 };
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -1861,4 +1861,32 @@ async fn a_rebuild_after_a_user_was_deleted_keeps_the_song_counts() {
         items.iter().all(|i| reasons(i) == ["listened_together"]),
         "{items:?}"
     );
+}
+
+#[tokio::test]
+async fn following_an_artist_remakes_a_cached_for_you_list() {
+    let app = start().await;
+    let (fa, bo) = (artist(&app, "Fa").await, artist(&app, "Bo").await);
+    let s = upload(&app, &bo, song("Everyday")).await;
+    let t = upload(&app, &bo, song("Everyday too")).await;
+    let o = listener(&app, "O").await;
+    play_all(&app, &o, &[&s, &t]).await;
+    let u = listener(&app, "U").await;
+    play(&app, &u, &s).await;
+    let fresh = upload(&app, &fa, song("Fresh")).await;
+    wait_published(&app, &fresh).await;
+
+    // Cached without the release: U follows nobody yet.
+    let (_, before) = for_you(&app, &u, "limit=50").await;
+    assert!(item_of(&before, &fresh).is_none(), "{before:?}");
+
+    // The follow reaches activity as an event and drops the cached list.
+    follow(&app, &u, &fa.id).await;
+    eventually(WAIT, "the new release in the remade list", || async {
+        let (_, items) = for_you(&app, &u, "limit=50").await;
+        item_of(&items, &fresh)
+            .is_some_and(|i| for_you_reason(i).0 == "new_release")
+            .then_some(())
+    })
+    .await;
 }

@@ -1,5 +1,6 @@
 //! Consumed events: `track.published` (the song mirror), `track.deleted` (the song leaves every
-//! list), `user.deleted` (the user's listens, counts and taste go; per-song sums stay).
+//! list), `user.deleted` (the user's listens are anonymised; their counts and taste go),
+//! `artist.followed` and `artist.unfollowed` (the follower's for-you list is made again).
 
 use crate::store;
 use spindle_shared::Problem;
@@ -27,6 +28,10 @@ pub fn drain() -> Result<DrainReport, String> {
             }),
             Event::TrackDeleted(e) => track_deleted(&e.song_id),
             Event::UserDeleted(e) => user_deleted(&e.user_id),
+            // New releases of followed artists are part of for-you: a follow or an unfollow
+            // makes the follower's cached list stale.
+            Event::ArtistFollowed(e) => forget_for_you(&e.follower_id),
+            Event::ArtistUnfollowed(e) => forget_for_you(&e.follower_id),
             _ => Ok(()),
         };
         result.map_err(|p| p.to_string())
@@ -36,8 +41,14 @@ pub fn drain() -> Result<DrainReport, String> {
         .on("track.published", handle)
         .on("track.deleted", handle)
         .on("user.deleted", handle)
+        .on("artist.followed", handle)
+        .on("artist.unfollowed", handle)
         .drain()
         .map_err(|e| e.to_string())
+}
+
+fn forget_for_you(user_id: &str) -> Result<(), Problem> {
+    store::uncache(&store::open()?, &crate::for_you::cache_key(user_id))
 }
 
 fn track_deleted(song_id: &str) -> Result<(), Problem> {

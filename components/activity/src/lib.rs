@@ -16,7 +16,8 @@
 //! | `GET /api/songs/recommendations/for-you?limit=`      | user             | from their listening       |
 //! | `POST /api/admin/activity/rebuild`                   | admin            | derived data from listens  |
 //!
-//! Consumed events: `track.published`, `track.deleted`, `user.deleted`.
+//! Consumed events: `track.published`, `track.deleted`, `user.deleted`, `artist.followed`,
+//! `artist.unfollowed`.
 
 mod catalog;
 mod events;
