@@ -11,7 +11,7 @@ use crate::trending;
 use serde_json::json;
 use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
-use spindle_shared::http::json;
+use spindle_shared::http::{json, query_pairs};
 use spindle_shared::sql::{Db, get_int, get_text, int, text};
 use spindle_shared::time::now_ms;
 use std::collections::{HashMap, HashSet};
@@ -37,7 +37,7 @@ pub fn cache_key(user_id: &str) -> String {
 pub fn route(req: Request, _params: Params) -> Response {
     crate::respond(|| {
         let claims = crate::authenticate(&req)?;
-        let query = ranked::query(&req)?;
+        let query = query_pairs(req.query())?;
         let limit = ranked::limit(&query, ranked::default_limit())?;
         let db = store::open()?;
         let now = now_ms();

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
 use spindle_shared::body::Body;
-use spindle_shared::http::{MAX_JSON_BODY, json};
+use spindle_shared::http::{MAX_JSON_BODY, json, query_pairs};
 use spindle_shared::sql::{Db, get_int, get_opt_text, get_text, int, text};
 use spindle_shared::time::rfc3339;
 
@@ -15,7 +15,7 @@ use spindle_shared::time::rfc3339;
 pub fn history(req: Request, _params: Params) -> Response {
     crate::respond(|| {
         let claims = crate::authenticate(&req)?;
-        let query = crate::ranked::query(&req)?;
+        let query = query_pairs(req.query())?;
         let mut limit = 20;
         let mut after: Option<(i64, i64)> = None;
         let mut errors = Vec::new();

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use spin_sdk::http::Request;
 use spindle_shared::Problem;
-use spindle_shared::http::query_pairs;
 use spindle_shared::sql::{Db, get_int, get_text, int, text};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -15,12 +14,6 @@ pub struct Candidate {
     pub id: String,
     pub score: f64,
     pub reason: Value,
-}
-
-/// The query parameters of `req`.
-pub fn query(req: &Request) -> Result<Vec<(String, String)>, Problem> {
-    let path = req.path_and_query().unwrap_or_default();
-    query_pairs(path.split_once('?').map(|(_, q)| q).unwrap_or(""))
 }
 
 /// `limit` from the query: 1..=50, `DEFAULT_LIMIT` without one.

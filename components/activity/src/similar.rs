@@ -8,7 +8,7 @@ use crate::store::{self, SongMeta};
 use serde_json::{Value, json};
 use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
-use spindle_shared::http::json;
+use spindle_shared::http::{json, query_pairs};
 use spindle_shared::sql::{Db, get_text, int, text};
 use spindle_shared::time::now_ms;
 use std::collections::HashMap;
@@ -24,7 +24,7 @@ const CO_HALF_WEIGHT: f64 = 30.0;
 pub fn route(req: Request, params: Params) -> Response {
     crate::respond(|| {
         crate::authenticate_optional(&req)?;
-        let query = ranked::query(&req)?;
+        let query = query_pairs(req.query())?;
         let limit = ranked::limit(&query, 10)?;
         let id = params.get("id").unwrap_or_default();
         let seed = crate::catalog::visible_song(id, &req)?

@@ -9,14 +9,14 @@ use crate::store;
 use serde_json::{Value, json};
 use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
-use spindle_shared::http::json;
+use spindle_shared::http::{json, query_pairs};
 use spindle_shared::sql::{Db, get_real, get_text, int, text};
 use spindle_shared::time::now_ms;
 
 pub fn route(req: Request, _params: Params) -> Response {
     crate::respond(|| {
         crate::authenticate_optional(&req)?;
-        let query = ranked::query(&req)?;
+        let query = query_pairs(req.query())?;
         let limit = ranked::limit(&query, ranked::default_limit())?;
         let genre = query
             .iter()

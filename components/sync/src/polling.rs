@@ -34,9 +34,7 @@ fn query(req: &Request) -> Result<Query, Problem> {
         room: None,
     };
     let mut errors = Vec::new();
-    let path = req.path_and_query().unwrap_or_default();
-    let raw = path.split_once('?').map(|(_, q)| q).unwrap_or("");
-    for (key, value) in query_pairs(raw)? {
+    for (key, value) in query_pairs(req.query())? {
         match key.as_str() {
             "since" => match value.parse::<u64>() {
                 Ok(v) if v <= i64::MAX as u64 => q.since = Some(v as i64),
