@@ -49,13 +49,6 @@ fn listen_view(l: &Listen, counted: bool) -> Value {
     })
 }
 
-fn valid_listen_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
-}
-
 /// `POST /api/songs/:id/track/:kind`
 pub fn track(req: Request, params: Params) -> Response {
     crate::respond(|| {
@@ -68,13 +61,7 @@ pub fn track(req: Request, params: Params) -> Response {
         let claims = crate::authenticate(&req)?;
         let song_id = params.get("id").unwrap_or_default().to_string();
         let mut body = Body::read(&req, MAX_JSON_BODY)?;
-        let listen_id: Option<String> = body.required("listenId", "a string");
-        if listen_id.as_deref().is_some_and(|id| !valid_listen_id(id)) {
-            body.error(
-                "listenId",
-                "must be 1 to 64 characters of letters, digits, '.', '_', ':' and '-'",
-            );
-        }
+        let listen_id = body.client_id("listenId");
         let position: Option<u64> =
             body.required("positionMs", "a whole number of milliseconds, 0 or more");
         let device: Option<String> = body.optional("deviceId", "a string");

@@ -52,13 +52,6 @@ pub fn type_name(action: &SyncAction) -> &'static str {
     }
 }
 
-fn valid_command_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
-}
-
 fn song_id_ok(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_graphic())
 }
@@ -176,15 +169,7 @@ fn action(
 /// The command in a request body, for `device` of the caller.
 fn read(req: &Request, device: &Device) -> Result<SyncCommand, Problem> {
     let mut body = Body::read(req, MAX_BODY)?;
-    let command_id: Option<String> = body.required("commandId", "a string");
-    if let Some(id) = &command_id
-        && !valid_command_id(id)
-    {
-        body.error(
-            "commandId",
-            "must be 1 to 64 characters of letters, digits, '.', '_', ':' and '-'",
-        );
-    }
+    let command_id = body.client_id("commandId");
     let kind: Option<String> = body.required("type", "a string");
     if let Some(k) = &kind
         && !TYPES.contains(&k.as_str())

@@ -61,6 +61,24 @@ impl Body {
         self.optional(name, expected)
     }
 
+    /// Required field `name` holding an id the client made (for idempotency): 1 to 64 letters,
+    /// digits, `.`, `_`, `:` and `-`.
+    pub fn client_id(&mut self, name: &'static str) -> Option<String> {
+        let id: String = self.required(name, "a string")?;
+        let valid = (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+        if !valid {
+            self.error(
+                name,
+                "must be 1 to 64 characters of letters, digits, '.', '_', ':' and '-'",
+            );
+            return None;
+        }
+        Some(id)
+    }
+
     /// Notes an error about `field`.
     pub fn error(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.errors.push(Problem::field(field, message));
