@@ -11,9 +11,7 @@ use crate::rooms;
 use crate::settings::COMMAND_RETENTION_MS;
 use crate::state::{self, user_scope};
 use spindle_shared::Problem;
-use spindle_shared::events::{
-    Consumer, DrainReport, Envelope, Event, SyncCommand, outbox, wake_channel,
-};
+use spindle_shared::events::{Consumer, DrainReport, Envelope, Event, SyncCommand, outbox};
 use spindle_shared::sql::{Db, get_int, get_text, int, opt_text, text};
 use spindle_shared::time::now_ms;
 
@@ -201,18 +199,8 @@ pub fn nudge_if_stuck(db: &Db, scope: &str, now: u64) -> Result<(), Problem> {
         "SELECT 1 FROM commands WHERE scope = ? AND status = 'pending' AND accepted_at < ? LIMIT 1",
         &[text(scope), int(cutoff)],
     )?;
-    if stuck.rows.is_empty() {
-        return Ok(());
-    }
-    let woken = spindle_shared::variable("redis_url")
-        .ok_or_else(|| "the redis_url variable is not set".to_string())
-        .and_then(|url| spin_sdk::redis::Connection::open(&url).map_err(|e| e.to_string()))
-        .and_then(|conn| {
-            conn.publish(&wake_channel("sync.command"), b"stuck")
-                .map_err(|e| e.to_string())
-        });
-    if let Err(e) = woken {
-        eprintln!("sync: cannot wake the command handler: {e}");
+    if !stuck.rows.is_empty() {
+        crate::notify::wake_handler();
     }
     Ok(())
 }

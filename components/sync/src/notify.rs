@@ -54,6 +54,14 @@ fn add(conn: &Connection, scope: &str, version: i64) -> Result<(), String> {
     }
 }
 
+/// Wakes the Redis-triggered command handler (for a command whose own wake-up was lost).
+pub fn wake_handler() {
+    let channel = spindle_shared::events::wake_channel("sync.command");
+    if let Err(e) = redis().and_then(|c| c.publish(&channel, b"stuck").map_err(|e| e.to_string())) {
+        eprintln!("sync: cannot wake the command handler: {e}");
+    }
+}
+
 /// A connection a poll waits on.
 pub struct Waiter {
     conn: Connection,
