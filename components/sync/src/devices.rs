@@ -102,8 +102,7 @@ pub fn expire_active(db: &Db, user_id: &str, now: u64) -> Result<Option<String>,
             None => true,
         })
     };
-    let current = state::load(db, &scope, now)?;
-    let Some(active) = current.player.active_device_id.clone() else {
+    let Some(active) = state::active_device(db, &scope)? else {
         return Ok(None);
     };
     if !gone(db, &active)? {
@@ -123,7 +122,7 @@ pub fn expire_active(db: &Db, user_id: &str, now: u64) -> Result<Option<String>,
         crate::notify::changed(&scope, version);
         return Ok(None);
     }
-    Ok(state::load(db, &scope, now)?.player.active_device_id)
+    state::active_device(db, &scope)
 }
 
 fn view(d: &Device, active: Option<&str>) -> Value {

@@ -49,6 +49,19 @@ pub fn load(db: &Db, scope: &str, now: u64) -> Result<State, Problem> {
     }
 }
 
+/// A scope's active device, read without decoding the whole state (polls ask every time).
+pub fn active_device(db: &Db, scope: &str) -> Result<Option<String>, Problem> {
+    Ok(db
+        .rows(
+            "SELECT json_extract(player, '$.activeDeviceId') FROM states WHERE scope = ?",
+            &[text(scope)],
+            |row| spindle_shared::sql::get_opt_text(row, 0),
+        )?
+        .into_iter()
+        .next()
+        .flatten())
+}
+
 /// Stores `state` with its version one higher; call inside a write transaction. Answers the new
 /// version.
 pub fn save_next(db: &Db, scope: &str, state: &State) -> Result<i64, Problem> {
