@@ -41,23 +41,18 @@ pub fn route(req: Request, _params: Params) -> Response {
         let limit = ranked::limit(&query, ranked::default_limit())?;
         let db = store::open()?;
         let now = now_ms();
-        let value = ranked::cached_or(
+        let (basis, candidates): (String, Vec<Candidate>) = ranked::cached_or(
             &db,
             &cache_key(&claims.user_id),
             now,
             FOR_YOU_TTL_MS,
             || {
                 let (basis, list) = compute(&db, &claims.user_id, &req, now)?;
-                Ok(json!({ "basis": basis, "items": list }))
+                Ok((basis.to_string(), list))
             },
         )?;
-        let candidates: Vec<Candidate> =
-            serde_json::from_value(value["items"].clone()).unwrap_or_default();
         let items = ranked::shown(&candidates, limit, &req)?;
-        Ok(json(
-            200,
-            &json!({ "basis": value["basis"], "items": items }),
-        ))
+        Ok(json(200, &json!({ "basis": basis, "items": items })))
     })
 }
 

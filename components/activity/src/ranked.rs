@@ -3,6 +3,7 @@
 
 use crate::catalog;
 use crate::settings::{DEFAULT_LIMIT, MAX_LIMIT};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use spin_sdk::http::Request;
@@ -35,19 +36,26 @@ pub fn default_limit() -> usize {
 }
 
 /// The cached list under `key`, or a fresh one from `compute`, cached until `ttl_ms` from now.
-pub fn cached_or(
+pub fn cached_or<T: Serialize + DeserializeOwned>(
     db: &Db,
     key: &str,
     now: u64,
     ttl_ms: u64,
-    compute: impl FnOnce() -> Result<Value, Problem>,
-) -> Result<Value, Problem> {
-    if let Some(hit) = crate::store::cached(db, key, now)? {
+    compute: impl FnOnce() -> Result<T, Problem>,
+) -> Result<T, Problem> {
+    if let Some(hit) = crate::store::cached(db, key, now)?
+        && let Ok(hit) = serde_json::from_value(hit)
+    {
         return Ok(hit);
     }
     let fresh = compute()?;
     // A list not cached is computed again next time: no reason to fail this answer.
-    if let Err(e) = crate::store::cache(db, key, &fresh, now + ttl_ms) {
+    let stored = serde_json::to_value(&fresh)
+        .map_err(|e| e.to_string())
+        .and_then(|value| {
+            crate::store::cache(db, key, &value, now + ttl_ms).map_err(|p| p.to_string())
+        });
+    if let Err(e) = stored {
         eprintln!("activity cache {key}: {e}");
     }
     Ok(fresh)

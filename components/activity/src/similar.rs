@@ -5,7 +5,7 @@
 use crate::ranked::{self, Candidate, co_similarity};
 use crate::settings::{CANDIDATES, SIMILAR_TTL_MS};
 use crate::store::{self, SongMeta};
-use serde_json::{Value, json};
+use serde_json::json;
 use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
 use spindle_shared::http::{json, query_pairs};
@@ -41,14 +41,8 @@ pub fn route(req: Request, params: Params) -> Response {
 
 /// The similar candidates of `song_id` (cached ten minutes).
 pub fn list(db: &Db, song_id: &str, now: u64) -> Result<Vec<Candidate>, Problem> {
-    let value = ranked::cached_or(
-        db,
-        &format!("similar:{song_id}"),
-        now,
-        SIMILAR_TTL_MS,
-        || Ok(serde_json::to_value(compute(db, song_id)?).unwrap_or(Value::Null)),
-    )?;
-    Ok(serde_json::from_value(value).unwrap_or_default())
+    let key = format!("similar:{song_id}");
+    ranked::cached_or(db, &key, now, SIMILAR_TTL_MS, || compute(db, song_id))
 }
 
 fn jaccard(a: &[String], b: &[String]) -> f64 {

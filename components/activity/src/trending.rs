@@ -6,7 +6,7 @@ use crate::ranked::{self, Candidate};
 use crate::settings::{CANDIDATES, TRENDING_TTL_MS};
 use crate::signals::{self, TREND_WINDOW_MS};
 use crate::store;
-use serde_json::{Value, json};
+use serde_json::json;
 use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
 use spindle_shared::http::{json, query_pairs};
@@ -33,10 +33,7 @@ pub fn route(req: Request, _params: Params) -> Response {
 /// The trending candidates (cached five minutes per genre).
 pub fn list(db: &Db, genre: Option<&str>, now: u64) -> Result<Vec<Candidate>, Problem> {
     let key = format!("trending:{}", genre.unwrap_or(""));
-    let value = ranked::cached_or(db, &key, now, TRENDING_TTL_MS, || {
-        Ok(serde_json::to_value(compute(db, genre, now)?).unwrap_or(Value::Null))
-    })?;
-    Ok(serde_json::from_value(value).unwrap_or_default())
+    ranked::cached_or(db, &key, now, TRENDING_TTL_MS, || compute(db, genre, now))
 }
 
 fn compute(db: &Db, genre: Option<&str>, now: u64) -> Result<Vec<Candidate>, Problem> {
