@@ -109,6 +109,11 @@ fn closes_at(room: &Room, members: &[Member], now: u64) -> Option<u64> {
     empty_since(room, members, now).map(|t| t + room_idle_ms())
 }
 
+/// Whether the room has been empty long enough to be closed.
+fn is_closed(db: &Db, room: &Room, now: u64) -> Result<bool, Problem> {
+    Ok(closes_at(room, &members(db, &room.id)?, now).is_some_and(|t| now >= t))
+}
+
 /// Removes a closed room with its state.
 fn close(db: &Db, room: &Room) -> Result<(), Problem> {
     db.transaction(|| {
@@ -127,8 +132,7 @@ fn close(db: &Db, room: &Room) -> Result<(), Problem> {
 pub fn open_room(db: &Db, code: &str, now: u64) -> Result<Room, Problem> {
     let not_found = || Problem::not_found("no open listening room has this code");
     let room = find(db, "code", &normalise_code(code))?.ok_or_else(not_found)?;
-    let members = members(db, &room.id)?;
-    if closes_at(&room, &members, now).is_some_and(|t| now >= t) {
+    if is_closed(db, &room, now)? {
         close(db, &room)?;
         return Err(not_found());
     }
@@ -181,11 +185,12 @@ pub fn check_command(
     user_id: &str,
     now: u64,
 ) -> Result<Result<(), Rejection>, Problem> {
+    let closed = || Ok(Err(reject("room_closed", "the listening room has closed")));
     let Some(room) = find(db, "id", room_id)? else {
-        return Ok(Err(reject("room_closed", "the listening room has closed")));
+        return closed();
     };
-    if closes_at(&room, &members(db, room_id)?, now).is_some_and(|t| now >= t) {
-        return Ok(Err(reject("room_closed", "the listening room has closed")));
+    if is_closed(db, &room, now)? {
+        return closed();
     }
     if !is_member(db, room_id, user_id)? {
         return Ok(Err(reject(
