@@ -769,6 +769,17 @@ pub struct TestApp {
     env: HashMap<String, String>,
 }
 
+/// Sends a request and reads the whole response; panics if no response comes back.
+pub async fn send(request: reqwest::RequestBuilder) -> TestResponse {
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("request failed: {e:?}"));
+    TestResponse::from_reqwest(response)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+}
+
 /// Starts the real app: the repository's `spin.toml` with its `runtime-config.toml`.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
@@ -834,13 +845,7 @@ impl TestApp {
 
     /// Sends a request and reads the whole response; panics if no response comes back.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> TestResponse {
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("request failed: {e:?}"));
-        TestResponse::from_reqwest(response)
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
+        send(request).await
     }
 
     /// A request as the holder of the access token `token`, with an optional JSON body.

@@ -88,13 +88,7 @@ impl Api {
 
     /// Sends a request and reads the whole answer; panics when no answer comes.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> TestResponse {
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("request failed: {e:?}"));
-        TestResponse::from_reqwest(response)
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
+        crate::send(request).await
     }
 
     /// A request with an optional JSON body.
