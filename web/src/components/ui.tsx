@@ -1,0 +1,160 @@
+// Small pieces every page uses: loading data, showing errors, formatting, covers, toasts.
+
+import { signal } from "@preact/signals";
+import type { ComponentChildren } from "preact";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { describe } from "../api";
+import type { Song } from "../types";
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: unknown;
+  loading: boolean;
+  reload: () => void;
+  /** Replace the data in place (after a write answered the new value). */
+  set: (data: T) => void;
+}
+
+/** Runs `load` when a dependency changes; a later run wins over an earlier one still going. */
+export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]): Loaded<T> {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    const abort = new AbortController();
+    setLoading(true);
+    load(abort.signal).then(
+      (value) => {
+        if (abort.signal.aborted) return;
+        setData(value);
+        setError(null);
+        setLoading(false);
+      },
+      (err) => {
+        if (abort.signal.aborted) return;
+        setError(err);
+        setLoading(false);
+      },
+    );
+    return () => abort.abort();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { data, error, loading, reload, set: setData };
+}
+
+/** Shows an error as people can read it, with `role="alert"` so screen readers hear it. */
+export function ErrorNote({ error }: { error: unknown }) {
+  if (!error) return null;
+  return (
+    <p class="error" role="alert">
+      {describe(error)}
+    </p>
+  );
+}
+
+/** The loading and error states of a `useLoad`, or `children` with the data. */
+export function Async<T>({ state, children }: { state: Loaded<T>; children: (data: T) => ComponentChildren }) {
+  if (state.data !== undefined) return <>{children(state.data)}</>;
+  if (state.error) return <ErrorNote error={state.error} />;
+  return (
+    <p class="muted" aria-busy="true">
+      Loading…
+    </p>
+  );
+}
+
+/** `m:ss` (or `h:mm:ss`) for a time in milliseconds. */
+export function duration(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+export function date(iso: string): string {
+  return new Date(iso).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+}
+
+/** A song's cover, or a placeholder made from its title. */
+export function Cover({ song, size = 48 }: { song: Pick<Song, "id" | "title" | "hasCover">; size?: number }) {
+  const [failed, setFailed] = useState(false);
+  if (song.hasCover && !failed) {
+    return (
+      <img
+        class="cover"
+        src={`/api/songs/${song.id}/cover`}
+        alt=""
+        width={size}
+        height={size}
+        loading="lazy"
+        onError={() => setFailed(true)}
+      />
+    );
+  }
+  const hue = [...song.id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 0);
+  return (
+    <span class="cover placeholder" style={{ width: size, height: size, background: `hsl(${hue} 45% 30%)` }} aria-hidden="true">
+      {song.title.slice(0, 1).toUpperCase()}
+    </span>
+  );
+}
+
+export interface Toast {
+  id: number;
+  text: string;
+  kind: "info" | "error";
+}
+
+export const toasts = signal<Toast[]>([]);
+let toastId = 0;
+
+/** A short message at the bottom of the screen for a few seconds. */
+export function toast(text: string, kind: Toast["kind"] = "info"): void {
+  const id = ++toastId;
+  toasts.value = [...toasts.value, { id, text, kind }];
+  setTimeout(() => (toasts.value = toasts.value.filter((t) => t.id !== id)), kind === "error" ? 7000 : 4000);
+}
+
+export function Toasts() {
+  return (
+    <div class="toasts" role="status" aria-live="polite">
+      {toasts.value.map((t) => (
+        <div key={t.id} class={`toast ${t.kind}`}>
+          {t.text}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** Sets the document title while a page is shown. */
+export function useTitle(title: string): void {
+  useEffect(() => {
+    document.title = title ? `${title} · Spindle` : "Spindle";
+  }, [title]);
+}
+
+/** A modal dialog on the native <dialog>, which traps focus and closes on Escape. */
+export function Dialog({ open, onClose, title, children }: { open: boolean; onClose: () => void; title: string; children: ComponentChildren }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) dialog.showModal();
+    if (!open && dialog.open) dialog.close();
+  }, [open]);
+  return (
+    <dialog ref={ref} onClose={onClose} aria-label={title}>
+      <header class="dialog-head">
+        <h2>{title}</h2>
+        <button type="button" class="icon" aria-label="Close" onClick={onClose}>
+          ✕
+        </button>
+      </header>
+      {open && children}
+    </dialog>
+  );
+}

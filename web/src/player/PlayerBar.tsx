@@ -1,0 +1,4 @@
+// Placeholder: the player bar (replaced by its implementation).
+export function PlayerBar() {
+  return <footer class="player" aria-label="Player" />;
+}
