@@ -94,12 +94,20 @@ fn missing_component_sources(manifest: &Path) -> Vec<PathBuf> {
     let Some(components) = table.get("component").and_then(|c| c.as_table()) else {
         return Vec::new();
     };
-    components
+    let sources = components
         .values()
         .filter_map(|c| c.get("source").and_then(|s| s.as_str()))
         .map(|source| dir.join(source))
-        .filter(|path| !path.is_file())
-        .collect()
+        .filter(|path| !path.is_file());
+    // `files` mounts that a build makes, such as the web player's `web/dist`.
+    let mounts = components
+        .values()
+        .filter_map(|c| c.get("files").and_then(|f| f.as_array()))
+        .flatten()
+        .filter_map(|m| m.get("source").and_then(|s| s.as_str()))
+        .map(|source| dir.join(source))
+        .filter(|path| !path.exists());
+    sources.chain(mounts).collect()
 }
 
 /// Panics unless every component of the real app has been built.

@@ -167,10 +167,12 @@ async fn when_redis_comes_back_the_dependency_recovers() {
 }
 
 #[tokio::test]
-async fn unknown_paths_are_not_found() {
+async fn unknown_api_paths_are_not_found() {
     let app = spawn_app().await;
 
-    assert_eq!(app.get("/nope").await.status, 404);
+    // Every other path belongs to the web player (see tests/tests/web.rs).
+    assert_eq!(app.get("/api/nope").await.status, 404);
+    assert_eq!(app.get("/health/nope").await.status, 404);
 }
 
 #[tokio::test]

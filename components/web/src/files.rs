@@ -1,0 +1,88 @@
+//! Finding a request's file under the mount: a safe relative path, the file's bytes, and
+//! whether a missing path is a page of the app (served `index.html`) or a missing file.
+
+/// The request path as a path relative to the mount, percent-decoded; `index.html` for `/`.
+/// None for what cannot name a file inside it (`..`, NUL, bad escapes).
+pub fn relative_path(path: &str) -> Option<String> {
+    let decoded = percent_decode(path)?;
+    let mut parts = Vec::new();
+    for part in decoded.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return None,
+            p if p.contains(['\0', '\\']) => return None,
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() || decoded.ends_with('/') {
+        parts.push("index.html");
+    }
+    Some(parts.join("/"))
+}
+
+/// The file's bytes, or None when there is no such file (a directory is not one).
+pub fn read(rel: &str) -> Option<Vec<u8>> {
+    let path = format!("/{rel}");
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_file() => std::fs::read(&path).ok(),
+        _ => None,
+    }
+}
+
+/// A path whose last segment has no extension is one of the app's pages (`/songs/01J…`);
+/// one with an extension (`/assets/x.js`, `/cover.png`) is a file that is not there.
+pub fn looks_like_page(rel: &str) -> bool {
+    let last = rel.rsplit('/').next().unwrap_or(rel);
+    !last.contains('.') || last == "index.html"
+}
+
+fn percent_decode(path: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = path.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_map_inside_the_mount() {
+        let cases = [
+            ("/", Some("index.html")),
+            ("/assets/index-B27vhaOW.js", Some("assets/index-B27vhaOW.js")),
+            ("/songs/01J/", Some("songs/01J/index.html")),
+            ("//favicon.svg", Some("favicon.svg")),
+            ("/a%20b.txt", Some("a b.txt")),
+            ("/../etc/passwd", None),
+            ("/assets/%2e%2e/%2e%2e/x", None),
+            ("/a%00b", None),
+            ("/a%zz", None),
+            ("/a%2", None),
+            ("/a%5cb", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(relative_path(path).as_deref(), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn pages_have_no_extension() {
+        assert!(looks_like_page("songs/01JABC"));
+        assert!(looks_like_page("index.html"));
+        assert!(looks_like_page("playlists"));
+        assert!(!looks_like_page("assets/index-abc.js"));
+        assert!(!looks_like_page("robots.txt"));
+    }
+}
