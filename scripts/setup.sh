@@ -3,9 +3,12 @@
 # rustup/cargo. Sourced by scripts/test and scripts/up; can also be run on its own.
 # Installs (only what is missing): the wasm32-wasip2 Rust target, a C compiler (rusqlite
 # builds SQLite from source), redis-server (the integration tests start real ones) and
-# python3-aiosmtpd (a real SMTP server for the notification tests). `install_moto` (called by
-# scripts/test only) adds moto's S3-compatible server in a virtualenv under ~/.cache/spindle,
-# for the catalog's S3 media tests.
+# python3-aiosmtpd (a real SMTP server for the notification tests), and Node.js with npm (the
+# web player is built with Vite, which needs Node 20.19+ or 22.12+: when the system's is older,
+# Node 22 from the npm registry goes under ~/.cache/spindle/node). `install_moto` and
+# `install_chromium` (called by scripts/test only) add moto's S3-compatible server in a
+# virtualenv under ~/.cache/spindle, for the catalog's S3 media tests, and Debian's chromium for
+# the web player's end-to-end tests.
 set -euo pipefail
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -55,8 +58,34 @@ apt_install() {
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
 }
 
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing_packages+=(nodejs npm)
+fi
+
 if ((${#missing_packages[@]} > 0)); then
     apt_install "${missing_packages[@]}"
+fi
+
+# --- Node.js new enough for Vite ----------------------------------------------------------
+node_is_recent() {
+    node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+             process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a >= 23 ? 0 : 1)' 2>/dev/null
+}
+# Debian 12's nodejs is 18. The npm registry carries Node's own binaries (the packages the
+# `node` package installs from), so an older system Node fetches Node 22 once with its npm and
+# runs npm itself on the new one.
+if ! node_is_recent; then
+    node_cache="${XDG_CACHE_HOME:-$HOME/.cache}/spindle/node"
+    if ! PATH="$node_cache/bin:$PATH" node_is_recent; then
+        arch="$(node -p process.arch)"
+        say "Node.js $(node --version) is too old for Vite: fetching node-linux-$arch@22 from the npm registry into $node_cache"
+        rm -rf "$node_cache" && mkdir -p "$node_cache"
+        (cd "$node_cache" && npm pack --silent "node-linux-$arch@22" >/dev/null && tar xzf node-linux-*.tgz --strip-components=1 && rm node-linux-*.tgz)
+        npm_cli="$(readlink -f "$(command -v npm)")"
+        printf '#!/bin/sh\nexec "%s/bin/node" "%s" "$@"\n' "$node_cache" "$npm_cli" >"$node_cache/bin/npm"
+        chmod +x "$node_cache/bin/npm"
+    fi
+    export PATH="$node_cache/bin:$PATH"
 fi
 
 # --- moto: a real S3-compatible server for the catalog's S3 media tests --------------------
@@ -76,4 +105,13 @@ install_moto() {
     mkdir -p "$cache"
     /usr/bin/python3 -m venv --clear "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[s3,server]==$version"
+}
+
+# --- Chromium: the browser the web player's end-to-end tests drive -------------------------
+# tests/tests/web.rs runs web/e2e with playwright-core against /usr/bin/chromium (Debian's; a
+# browser download by a test tool would not reach this network).
+install_chromium() {
+    if [ ! -x /usr/bin/chromium ]; then
+        apt_install chromium
+    fi
 }
