@@ -8,7 +8,10 @@ use std::process::Stdio;
 
 fn assert_problem(response: &spindle_tests::TestResponse, status: u16) {
     assert_eq!(response.status, status, "{}", response.text());
-    assert_eq!(response.content_type().as_deref(), Some("application/problem+json"));
+    assert_eq!(
+        response.content_type().as_deref(),
+        Some("application/problem+json")
+    );
 }
 
 /// The script that `index.html` loads: Vite names it after a hash of its content.
@@ -28,10 +31,20 @@ async fn the_page_is_served_at_the_root_and_revalidated() {
     assert_eq!(page.content_type().as_deref(), Some("text/html"));
     assert!(page.text().contains(r#"<div id="app">"#), "{}", page.text());
     assert_eq!(page.header("cache-control").as_deref(), Some("no-cache"));
-    let csp = page.header("content-security-policy").expect("a CSP on the page");
-    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let csp = page
+        .header("content-security-policy")
+        .expect("a CSP on the page");
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     let etag = page.header("etag").expect("an ETag");
-    let again = app.send(app.request(reqwest::Method::GET, "/").header("if-none-match", &etag)).await;
+    let again = app
+        .send(
+            app.request(reqwest::Method::GET, "/")
+                .header("if-none-match", &etag),
+        )
+        .await;
     assert_eq!(again.status, 304);
     assert!(again.body.is_empty());
 }
@@ -45,9 +58,20 @@ async fn hashed_assets_are_kept_for_a_year() {
 
     assert_eq!(asset.status, 200);
     assert_eq!(asset.content_type().as_deref(), Some("text/javascript"));
-    assert_eq!(asset.header("cache-control").as_deref(), Some("public, max-age=31536000, immutable"));
-    assert_eq!(asset.header("x-content-type-options").as_deref(), Some("nosniff"));
-    let on_disk = std::fs::read(repo_root().join("web/dist").join(script.trim_start_matches('/'))).unwrap();
+    assert_eq!(
+        asset.header("cache-control").as_deref(),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(
+        asset.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    let on_disk = std::fs::read(
+        repo_root()
+            .join("web/dist")
+            .join(script.trim_start_matches('/')),
+    )
+    .unwrap();
     assert_eq!(asset.body.as_ref(), on_disk.as_slice());
 }
 
@@ -56,11 +80,20 @@ async fn app_paths_get_the_page_so_the_browser_can_route_them() {
     let app = spawn_app().await;
     let root = app.get("/").await.text();
 
-    for path in ["/search?q=x", "/songs/01JAAAAAAAAAAAAAAAAAAAAAAA", "/playlists/", "/studio/upload"] {
+    for path in [
+        "/search?q=x",
+        "/songs/01JAAAAAAAAAAAAAAAAAAAAAAA",
+        "/playlists/",
+        "/studio/upload",
+    ] {
         let page = app.get(path).await;
         assert_eq!(page.status, 200, "{path}");
         assert_eq!(page.text(), root, "{path}");
-        assert_eq!(page.header("cache-control").as_deref(), Some("no-cache"), "{path}");
+        assert_eq!(
+            page.header("cache-control").as_deref(),
+            Some("no-cache"),
+            "{path}"
+        );
     }
 }
 
@@ -84,7 +117,10 @@ async fn the_api_keeps_its_routes() {
     let songs = app.get("/api/songs").await;
     assert_eq!(songs.status, 200, "{}", songs.text());
     assert_eq!(songs.content_type().as_deref(), Some("application/json"));
-    assert_eq!(app.get("/health").await.json::<serde_json::Value>()["component"], "health");
+    assert_eq!(
+        app.get("/health").await.json::<serde_json::Value>()["component"],
+        "health"
+    );
     assert_problem(&app.get("/api/auth/me").await, 401);
     let keys = app.get("/.well-known/jwks.json").await;
     assert_eq!(keys.status, 200);
@@ -95,8 +131,15 @@ async fn the_api_keeps_its_routes() {
 async fn only_get_and_head_are_served() {
     let app = spawn_app().await;
 
-    assert_problem(&app.send(app.request(reqwest::Method::POST, "/")).await, 405);
-    assert_problem(&app.send(app.request(reqwest::Method::DELETE, "/songs/x")).await, 405);
+    assert_problem(
+        &app.send(app.request(reqwest::Method::POST, "/")).await,
+        405,
+    );
+    assert_problem(
+        &app.send(app.request(reqwest::Method::DELETE, "/songs/x"))
+            .await,
+        405,
+    );
     let head = app.send(app.request(reqwest::Method::HEAD, "/")).await;
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty());
@@ -120,7 +163,10 @@ async fn paths_cannot_leave_the_mount() {
     for (path, status) in cases {
         let answer = app.get(path).await;
         assert_problem(&answer, status);
-        assert!(!answer.text().contains("[application]") && !answer.text().contains("[workspace]"), "{path}");
+        assert!(
+            !answer.text().contains("[application]") && !answer.text().contains("[workspace]"),
+            "{path}"
+        );
     }
 }
 
@@ -140,7 +186,11 @@ async fn the_web_player_works_in_a_real_browser() {
 
     let output = run_e2e(&app, &chromium).await;
 
-    let log = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let log = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(output.status.success(), "the browser tests failed:\n{log}");
     println!("{log}");
 }

@@ -61,7 +61,10 @@ mod tests {
     fn paths_map_inside_the_mount() {
         let cases = [
             ("/", Some("index.html")),
-            ("/assets/index-B27vhaOW.js", Some("assets/index-B27vhaOW.js")),
+            (
+                "/assets/index-B27vhaOW.js",
+                Some("assets/index-B27vhaOW.js"),
+            ),
             ("/songs/01J/", Some("songs/01J/index.html")),
             ("//favicon.svg", Some("favicon.svg")),
             ("/a%20b.txt", Some("a b.txt")),

@@ -11,7 +11,11 @@ const REVALIDATE: &str = "no-cache";
 
 pub fn file(rel: &str, bytes: Vec<u8>, if_none_match: Option<&str>, head: bool) -> Response {
     let etag = format!("\"{:016x}\"", fnv1a(&bytes));
-    let cache = if rel.starts_with("assets/") { IMMUTABLE } else { REVALIDATE };
+    let cache = if rel.starts_with("assets/") {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    };
     let content_type = content_type(rel);
     let mut builder = Response::builder();
     builder
@@ -30,16 +34,24 @@ pub fn file(rel: &str, bytes: Vec<u8>, if_none_match: Option<&str>, head: bool) 
     }
     let length = bytes.len().to_string();
     builder.header("content-length", length.as_str());
-    builder.status(200).body(if head { Vec::new() } else { bytes }).build()
+    builder
+        .status(200)
+        .body(if head { Vec::new() } else { bytes })
+        .build()
 }
 
 /// Whether an `If-None-Match` list holds `etag` (weak comparison, as RFC 9110 asks for it).
 fn matches(tags: &str, etag: &str) -> bool {
-    tags.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+    tags.split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/") == etag)
 }
 
 fn content_type(rel: &str) -> &'static str {
-    let ext = rel.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = rel
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "html" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
@@ -77,13 +89,18 @@ fn content_security_policy() -> String {
 /// `scheme://host[:port]` of a URL.
 fn origin(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next().filter(|h| !h.is_empty())?;
+    let host = rest
+        .split(['/', '?', '#'])
+        .next()
+        .filter(|h| !h.is_empty())?;
     Some(format!("{scheme}://{host}"))
 }
 
 /// FNV-1a: a content fingerprint for the `ETag`, not a security measure.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -101,14 +118,23 @@ mod tests {
 
     #[test]
     fn origins_drop_the_path() {
-        assert_eq!(origin("http://127.0.0.1:9000/bucket").as_deref(), Some("http://127.0.0.1:9000"));
-        assert_eq!(origin("https://s3.example.com").as_deref(), Some("https://s3.example.com"));
+        assert_eq!(
+            origin("http://127.0.0.1:9000/bucket").as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(
+            origin("https://s3.example.com").as_deref(),
+            Some("https://s3.example.com")
+        );
         assert_eq!(origin("nonsense"), None);
     }
 
     #[test]
     fn hashed_assets_are_typed() {
-        assert_eq!(content_type("assets/index-B27vhaOW.js"), "text/javascript; charset=utf-8");
+        assert_eq!(
+            content_type("assets/index-B27vhaOW.js"),
+            "text/javascript; charset=utf-8"
+        );
         assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
         assert_eq!(content_type("favicon.svg"), "image/svg+xml");
         assert_eq!(content_type("x.unknown"), "application/octet-stream");

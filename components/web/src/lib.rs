@@ -26,7 +26,10 @@ fn handle(req: Request) -> Response {
     let path = req.path();
     // Paths of the API and the platform are never pages: a client asking for one that no
     // component serves gets the API's own kind of 404, not the app's HTML.
-    if ["/api/", "/health", "/.well-known/"].iter().any(|p| path.starts_with(p)) {
+    if ["/api/", "/health", "/.well-known/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+    {
         return Problem::not_found("no such route").into_response();
     }
     let Some(rel) = files::relative_path(path) else {
@@ -37,7 +40,11 @@ fn handle(req: Request) -> Response {
         Some(bytes) => headers::file(&rel, bytes, if_none_match, head),
         None if files::looks_like_page(&rel) => match files::read("index.html") {
             Some(bytes) => headers::file("index.html", bytes, if_none_match, head),
-            None => Problem::new(503, "the web player is not built (run `cd web && npm ci && npm run build`)").into_response(),
+            None => Problem::new(
+                503,
+                "the web player is not built (run `cd web && npm ci && npm run build`)",
+            )
+            .into_response(),
         },
         None => Problem::not_found("no such file").into_response(),
     }
