@@ -1,8 +1,9 @@
-// Placeholder: replaced by the page's implementation.
-import type { Params } from "../../router";
-export function SignIn(_: { params: Params }) { return <p>SignIn</p>; }
-export function SignUp(_: { params: Params }) { return <p>SignUp</p>; }
-export function CodeSignIn(_: { params: Params }) { return <p>CodeSignIn</p>; }
-export function ResetPassword(_: { params: Params }) { return <p>ResetPassword</p>; }
-export function VerifyEmail(_: { params: Params }) { return <p>VerifyEmail</p>; }
-export function GoogleCallback(_: { params: Params }) { return <p>GoogleCallback</p>; }
+// The account pages the router shows: sign-in (password, code, Google), sign-up, password
+// reset and email verification.
+
+export { SignIn } from "./SignIn";
+export { SignUp } from "./SignUp";
+export { CodeSignIn } from "./CodeSignIn";
+export { ResetPassword } from "./ResetPassword";
+export { VerifyEmail } from "./VerifyEmail";
+export { GoogleCallback } from "./GoogleCallback";
