@@ -127,12 +127,6 @@ export interface Notification {
   readAt: string | null;
 }
 
-export interface RankedSong {
-  song: Song;
-  score: number;
-  reason: string;
-}
-
 export interface Device {
   id: string;
   name: string;

@@ -3,7 +3,8 @@
 import { signal } from "@preact/signals";
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { describe } from "../api";
+import { describe, request } from "../api";
+import { session } from "../session";
 import type { Song } from "../types";
 
 export interface Loaded<T> {
@@ -78,21 +79,28 @@ export function date(iso: string): string {
   return new Date(iso).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
 }
 
-/** A song's cover, or a placeholder made from its title. */
+/**
+ * A song's cover, or a placeholder made from its title. An `<img>` sends no token, so the cover
+ * of a song only its artist may see (private, hidden) fails at first: then it is fetched with
+ * the token and shown from a blob URL.
+ */
 export function Cover({ song, size = 48 }: { song: Pick<Song, "id" | "title" | "hasCover">; size?: number }) {
-  const [failed, setFailed] = useState(false);
-  if (song.hasCover && !failed) {
-    return (
-      <img
-        class="cover"
-        src={`/api/songs/${song.id}/cover`}
-        alt=""
-        width={size}
-        height={size}
-        loading="lazy"
-        onError={() => setFailed(true)}
-      />
-    );
+  const [src, setSrc] = useState<string | null>(`/api/songs/${song.id}/cover`);
+  useEffect(() => setSrc(`/api/songs/${song.id}/cover`), [song.id]);
+  useEffect(() => () => {
+    if (src?.startsWith("blob:")) URL.revokeObjectURL(src);
+  }, [src]);
+  const withToken = async () => {
+    if (src?.startsWith("blob:") || !session.value) return setSrc(null);
+    try {
+      const answer = await request(`/api/songs/${song.id}/cover`, { headers: { Accept: "image/*" } });
+      setSrc(URL.createObjectURL(await answer.blob()));
+    } catch {
+      setSrc(null);
+    }
+  };
+  if (song.hasCover && src) {
+    return <img class="cover" src={src} alt="" width={size} height={size} loading="lazy" onError={withToken} />;
   }
   const hue = [...song.id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 0);
   return (
