@@ -1,5 +1,5 @@
-// Placeholder: replaced by the page's implementation.
-import type { Params } from "../../router";
-export function Studio(_: { params: Params }) { return <p>Studio</p>; }
-export function Upload(_: { params: Params }) { return <p>Upload</p>; }
-export function StudioSong(_: { params: Params }) { return <p>StudioSong</p>; }
+// The artist studio: the dashboard, the upload form and the song editor.
+
+export { Studio } from "./Dashboard";
+export { Upload } from "./Upload";
+export { StudioSong } from "./SongEditor";

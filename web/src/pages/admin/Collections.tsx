@@ -1,0 +1,107 @@
+// Admin › Playlists and Admin › Albums: every one, with the hide switch. Writes carry the
+// revision the row was read at (If-Match), so a change made meanwhile is not overwritten blind.
+
+import { useState } from "preact/hooks";
+import { ApiError, api } from "../../api";
+import { ErrorNote, date, toast } from "../../components/ui";
+import { Link } from "../../router";
+import type { Collection, CollectionSummary } from "../../types";
+import { usePaged } from "./paged";
+import { PagedTable } from "./PagedTable";
+
+type Kind = "playlist" | "album";
+
+export function Collections({ kind }: { kind: Kind }) {
+  const plural = kind === "playlist" ? "Playlists" : "Albums";
+  const list = usePaged<CollectionSummary>((cursor) => `/api/admin/${kind}s?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, [kind]);
+  const [failure, setFailure] = useState<unknown>(null);
+  return (
+    <section aria-labelledby="admin-collections">
+      <h2 id="admin-collections">{plural}</h2>
+      <ErrorNote error={failure} />
+      <PagedTable list={list} empty={`No ${kind}s yet.`}>
+        <table class="responsive">
+          <thead>
+            <tr>
+              <th scope="col">{kind === "playlist" ? "Playlist" : "Album"}</th>
+              <th scope="col" class="num">
+                Songs
+              </th>
+              <th scope="col">Visibility</th>
+              <th scope="col">Updated</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.items.map((item) => (
+              <CollectionRow key={item.id} kind={kind} item={item} onChange={list.replace} onStale={list.reload} onFailure={setFailure} />
+            ))}
+          </tbody>
+        </table>
+      </PagedTable>
+    </section>
+  );
+}
+
+function CollectionRow(props: {
+  kind: Kind;
+  item: CollectionSummary;
+  onChange: (c: CollectionSummary) => void;
+  onStale: () => void;
+  onFailure: (e: unknown) => void;
+}) {
+  const { kind, item } = props;
+  const [busy, setBusy] = useState(false);
+  const nameId = `${kind}-${item.id}`;
+  const toggle = async () => {
+    setBusy(true);
+    props.onFailure(null);
+    try {
+      const { tracks: _, ...next } = await api<Collection>(`/api/admin/${kind}s/${encodeURIComponent(item.id)}/visible`, {
+        method: "PATCH",
+        body: { isVisible: !item.isVisible },
+        headers: { "If-Match": `"${item.revision}"` },
+      });
+      props.onChange(next);
+      toast(next.isVisible ? `“${next.title}” is shown again` : `“${next.title}” is hidden`);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 412) {
+        toast(`“${item.title}” changed since this list was loaded: the list is reloaded, try again.`, "error");
+        props.onStale();
+      } else props.onFailure(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <tr>
+      <td class="title-cell">
+        <Link id={nameId} href={`/${kind}s/${item.id}`}>
+          {item.title}
+        </Link>
+        <div class="muted small">
+          {kind === "album" ? <Link href={`/artists/${item.ownerId}`}>{item.ownerName || "Unknown artist"}</Link> : item.ownerName || "Unknown owner"}
+        </div>
+      </td>
+      <td data-label="Songs" class="num">
+        {item.trackCount}
+      </td>
+      <td data-label="Visibility">
+        <span class="row badges">
+          <span class={item.isPublic ? "pill public" : "pill"}>{item.isPublic ? "Public" : "Private"}</span>
+          {!item.isVisible && <span class="pill warn">Hidden</span>}
+        </span>
+      </td>
+      <td data-label="Updated">{date(item.updatedAt)}</td>
+      <td class="actions">
+        <div class="row">
+          <button type="button" class="ghost small-button" disabled={busy} aria-busy={busy} aria-describedby={nameId} onClick={toggle}>
+            {item.isVisible ? "Hide" : "Show"}
+          </button>
+        </div>
+      </td>
+    </tr>
+  );
+}
