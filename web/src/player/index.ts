@@ -1,12 +1,25 @@
-// Placeholder: the player engine (replaced by its implementation).
-import { signal } from "@preact/signals";
-import type { Song } from "../types";
+// The player: this browser as one of the listener's devices, following the shared playback
+// state (or a listening room's). Other parts of the app use `current`, `playSongs` and
+// `addToQueue`; the player bar uses the rest.
 
-/** The song playing or paused now, on this device or another of the listener's. */
-export const current = signal<Song | null>(null);
+import "./sync";
+import "./audio";
+import "./tracking";
+import "./mediaSession";
+import "./shortcuts";
 
-/** Replaces the queue with `songs` and plays from `start`. */
-export function playSongs(_songs: Song[], _start = 0): void {}
-
-/** Adds `songs` to the end of the queue. */
-export function addToQueue(_songs: Song[]): void {}
+export {
+  current,
+  playing,
+  playSongs,
+  addToQueue,
+  togglePlay,
+  next,
+  previous,
+  seek,
+  jumpTo,
+  playHere,
+  transferTo,
+} from "./controls";
+export { state, roomCode, followRoom, audible } from "./sync";
+export { deviceId } from "./device";
