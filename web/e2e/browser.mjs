@@ -87,8 +87,18 @@ export function seconds(text) {
 export async function shot(page, name) {
   if (!shotsDir) return;
   mkdirSync(shotsDir, { recursive: true });
-  await page.waitForLoadState("networkidle").catch(() => {});
+  // Not "networkidle": the player's long poll keeps a request open all the time.
+  await page.evaluate(() => document.fonts.ready);
+  await page.waitForTimeout(400);
   await page.screenshot({ path: join(shotsDir, `${name}.png`) });
+}
+
+/** The admin account the runner made (an admin needs a verified email named in `admin_emails`). */
+export function admin() {
+  const email = process.env.SPINDLE_ADMIN_EMAIL;
+  const password = process.env.SPINDLE_ADMIN_PASSWORD;
+  if (!email || !password) throw new Error("set SPINDLE_ADMIN_EMAIL and SPINDLE_ADMIN_PASSWORD (tests/tests/web.rs does)");
+  return { email, password };
 }
 
 /** Signs up through the page; `role` is "Listener" or "Artist". */

@@ -5,7 +5,8 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { audio, base, launch, seconds, shot, signIn, signUp, until, wav } from "./browser.mjs";
+import { admin, audio, base, launch, seconds, shot, signIn, signUp, until, wav } from "./browser.mjs";
+import { cover, seed } from "./seed.mjs";
 
 const run = Date.now().toString(36);
 const password = "correct horse battery staple";
@@ -16,6 +17,8 @@ const title = `Northern Lights ${run}`;
 let browser;
 before(async () => {
   browser = await launch();
+  // Screenshots look like the app in use: a few more artists, songs, covers and albums.
+  if (process.env.SPINDLE_SCREENSHOTS) await seed(run, password);
 });
 after(async () => {
   await browser?.close();
@@ -33,23 +36,25 @@ test("an artist uploads, a listener plays on two devices", async (t) => {
   const failures = [];
   for (const page of [studio, player, other]) page.on("pageerror", (error) => failures.push(error.message));
 
-  await t.test("an artist signs up and uploads a song, and sees its duration", async () => {
+  await t.test("an artist signs up and uploads a song with a cover, and sees its duration", async () => {
     await signUp(studio, artist);
     await studio.goto(`${base}/studio/upload`);
-    await studio.getByLabel("Audio file").setInputFiles({ name: "northern-lights.wav", mimeType: "audio/wav", buffer: wav(60) });
+    await studio.getByLabel("Audio file").setInputFiles({ name: "northern-lights.wav", mimeType: "audio/wav", buffer: wav(120) });
+    await studio.getByLabel("Cover image").setInputFiles({ name: "aurora.png", mimeType: "image/png", buffer: cover([40, 170, 150], 1) });
     await studio.getByLabel("Title").fill(title);
-    await studio.getByLabel("Genre").fill("ambient");
+    await studio.getByLabel("Genre").fill("jazz");
     await studio.getByRole("button", { name: "Upload", exact: true }).click();
     const shown = await until("the uploaded song's duration", async () => {
       const el = studio.getByTestId("uploaded-duration");
       return (await el.count()) > 0 && (await el.textContent());
     });
-    assert.equal(shown.trim(), "1:00");
+    assert.equal(shown.trim(), "2:00");
     await shot(studio, "upload");
     await studio.goto(`${base}/studio`);
     const row = studio.getByRole("row").filter({ hasText: title });
     await until("the song in the studio", () => row.isVisible());
-    assert.match(await row.textContent(), /1:00/);
+    assert.match(await row.textContent(), /2:00/);
+    assert.equal(await row.locator("img.cover").count(), 1, "the uploaded cover shows in the studio");
     await shot(studio, "studio");
   });
 
@@ -65,7 +70,7 @@ test("an artist uploads, a listener plays on two devices", async (t) => {
     await until("the position to advance", async () => seconds(await player.getByTestId("player-position").textContent()) >= start + 2);
     const state = await audio(player);
     assert.equal(state.paused, false, "the audio element plays");
-    assert.equal(seconds(await player.getByTestId("player-duration").textContent()), 60);
+    assert.equal(seconds(await player.getByTestId("player-duration").textContent()), 120);
   });
 
   await t.test("seeking moves playback, which goes on from there", async () => {
@@ -133,6 +138,9 @@ test("an artist uploads, a listener plays on two devices", async (t) => {
     await player.getByRole("link", { name: "Aurora Vale" }).first().click();
     await until("the artist page", () => player.getByRole("heading", { name: "Aurora Vale" }).isVisible());
     await shot(player, "artist");
+    await player.getByRole("link", { name: title }).first().click();
+    await until("the song page", () => player.getByRole("heading", { name: title }).isVisible());
+    await shot(player, "song");
 
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const small = await phone.newPage();
@@ -143,17 +151,14 @@ test("an artist uploads, a listener plays on two devices", async (t) => {
     await shot(small, "phone");
     await phone.close();
 
-    const admin = process.env.SPINDLE_ADMIN_EMAIL;
-    if (admin) {
-      const adminContext = await browser.newContext(desktop);
-      const page = await adminContext.newPage();
-      page.on("pageerror", (error) => failures.push(error.message));
-      await signIn(page, { email: admin, password: process.env.SPINDLE_ADMIN_PASSWORD });
-      await page.goto(`${base}/admin/users`);
-      await until("the admin's user list", () => page.getByText(listener.email).first().isVisible());
-      await shot(page, "admin");
-      await adminContext.close();
-    }
+    const adminContext = await browser.newContext(desktop);
+    const page = await adminContext.newPage();
+    page.on("pageerror", (error) => failures.push(error.message));
+    await signIn(page, admin());
+    await page.goto(`${base}/admin/users`);
+    await until("the admin's user list", () => page.getByText(listener.email).first().isVisible());
+    await shot(page, "admin");
+    await adminContext.close();
     assert.deepEqual(failures, [], "no uncaught errors in the pages");
   });
 
