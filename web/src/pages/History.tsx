@@ -92,6 +92,7 @@ function StatsCard() {
   const stats = useLoad((signal) => api<MyStats>("/api/me/stats", { signal }), []);
   return (
     <div class="card stats-card">
+      <h2>Your numbers</h2>
       <Async state={stats}>
         {(s) =>
           s.plays === 0 && s.skips === 0 ? (

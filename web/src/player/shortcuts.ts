@@ -14,7 +14,7 @@ export const shortcutList: [string, string][] = [
   ["Shift + N", "Next song"],
   ["Shift + P", "Previous song"],
   ["M", "Mute or unmute"],
-  ["↑ / ↓", "Volume up or down"],
+  ["Shift + ↑ / ↓", "Volume up or down"],
   ["?", "Show these shortcuts"],
 ];
 
@@ -43,10 +43,12 @@ window.addEventListener("keydown", (event) => {
     N: () => playable && next(),
     P: () => playable && previous(),
   };
-  // Shift only for ?, N and P; Space on a focused button is the button's own click.
+  // Shift for ?, N, P and the volume (plain ↑/↓ keep scrolling the page); Space on a
+  // focused button is the button's own click.
   const key = event.key;
-  if (event.shiftKey && !["?", "N", "P", "M"].includes(key)) return;
-  if (!event.shiftKey && (key === "N" || key === "P")) return;
+  const shifted = ["?", "N", "P", "M", "ArrowUp", "ArrowDown"];
+  if (event.shiftKey && !shifted.includes(key)) return;
+  if (!event.shiftKey && ["N", "P", "ArrowUp", "ArrowDown"].includes(key)) return;
   if (key === " " && event.target instanceof HTMLButtonElement) return;
   const action = actions[key];
   if (!action) return;
