@@ -202,7 +202,12 @@ async fn run_e2e(app: &TestApp, chromium: &str) -> std::process::Output {
         "web/node_modules is missing: scripts/test runs `npm ci` in web/ (through the web component's build)"
     );
     tokio::process::Command::new("node")
-        .args(["--test", "--test-concurrency=1", "--test-reporter=spec", "e2e/"])
+        .args([
+            "--test",
+            "--test-concurrency=1",
+            "--test-reporter=spec",
+            "e2e/",
+        ])
         .current_dir(&web)
         .env("SPINDLE_URL", app.url(""))
         .env("SPINDLE_CHROMIUM", chromium)
