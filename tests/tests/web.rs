@@ -6,6 +6,9 @@ use spindle_tests::accounts::{self, PASSWORD};
 use spindle_tests::{TestApp, repo_root, spawn_app, spawn_app_with};
 use std::process::Stdio;
 
+/// The operator token the browser tests read the dev outbox's one-time codes with.
+const OPS_TOKEN: &str = "e2e-operator";
+
 fn assert_problem(response: &spindle_tests::TestResponse, status: u16) {
     assert_eq!(response.status, status, "{}", response.text());
     assert_eq!(
@@ -170,10 +173,12 @@ async fn paths_cannot_leave_the_mount() {
     }
 }
 
-/// The user stories of the web player in headless Chromium (see `web/e2e/player.test.mjs`):
-/// an artist uploads a generated song and sees its duration; a listener finds it by search,
-/// plays, seeks, makes a playlist with it; a second browser of the same listener pauses it and
-/// the first stops within two seconds. Screenshots go to `SPINDLE_SCREENSHOTS` when set.
+/// The web player's tests in headless Chromium (`web/e2e/*.test.mjs`): the user stories (an
+/// artist uploads a generated song and sees its duration; a listener finds it by search, plays,
+/// seeks, makes a playlist with it; a second browser of the same listener pauses it and the
+/// first stops within two seconds), sign-in by emailed code and password reset, and axe-core
+/// accessibility scans with a keyboard-only run of the player. Screenshots go to
+/// `SPINDLE_SCREENSHOTS` when set.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_player_works_in_a_real_browser() {
     let chromium = std::env::var("SPINDLE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -181,7 +186,11 @@ async fn the_web_player_works_in_a_real_browser() {
         std::path::Path::new(&chromium).is_file(),
         "{chromium} is missing: the README's test command (scripts/test) installs Debian's chromium"
     );
-    let app = spawn_app_with(&[("admin_emails", "admin@example.com")]).await;
+    let app = spawn_app_with(&[
+        ("admin_emails", "admin@example.com"),
+        ("ops_token", OPS_TOKEN),
+    ])
+    .await;
     accounts::register_admin(&app, "admin@example.com").await;
 
     let output = run_e2e(&app, &chromium).await;
@@ -213,6 +222,7 @@ async fn run_e2e(app: &TestApp, chromium: &str) -> std::process::Output {
         .env("SPINDLE_CHROMIUM", chromium)
         .env("SPINDLE_ADMIN_EMAIL", "admin@example.com")
         .env("SPINDLE_ADMIN_PASSWORD", PASSWORD)
+        .env("SPINDLE_OPS_TOKEN", OPS_TOKEN)
         .stdin(Stdio::null())
         .output()
         .await
