@@ -82,19 +82,29 @@ export async function accessToken(): Promise<string | null> {
 }
 
 async function problem(answer: Response): Promise<ApiError> {
-  const retryAfter = Number(answer.headers.get("Retry-After")) || null;
+  // A body cut off mid-way reads as no body: the status still says what happened.
+  const body = await answer.text().catch(() => "");
+  return problemFrom(answer.status, answer.statusText, answer.headers.get("Retry-After"), body);
+}
+
+/**
+ * A failed answer as an ApiError: its problem+json fields when the body is one, else a message
+ * from the status. Shared with the XMLHttpRequest upload, which has no Response to hand over.
+ */
+export function problemFrom(status: number, statusText: string, retryAfterHeader: string | null, bodyText: string): ApiError {
+  const retryAfter = Number(retryAfterHeader) || null;
   try {
-    const body = await answer.json();
+    const body = JSON.parse(bodyText);
     return new ApiError(
-      answer.status,
-      body.title ?? answer.statusText,
-      body.detail ?? body.title ?? answer.statusText,
+      status,
+      body.title ?? statusText,
+      body.detail ?? body.title ?? statusText,
       Array.isArray(body.errors) ? body.errors : [],
       retryAfter,
     );
   } catch {
-    const text = answer.status >= 500 ? "Spindle had a problem answering. Try again in a moment." : answer.statusText;
-    return new ApiError(answer.status, answer.statusText || "Error", text, [], retryAfter);
+    const text = status >= 500 ? "Spindle had a problem answering. Try again in a moment." : statusText;
+    return new ApiError(status, statusText || "Error", text, [], retryAfter);
   }
 }
 

@@ -135,3 +135,18 @@ export interface Device {
   lastSeenAt: string;
   isActive: boolean;
 }
+
+/** Play counts of one song, from the activity component (ActivitySongStats). */
+export interface SongStats {
+  songId: string;
+  plays: number;
+  completions: number;
+  skips: number;
+  listeners: number;
+}
+
+/** An artist's play counts and their sums (ActivityArtistStats). */
+export interface ArtistStats extends Omit<SongStats, "songId"> {
+  artistId: string;
+  songs: SongStats[];
+}

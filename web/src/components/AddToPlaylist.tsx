@@ -2,10 +2,12 @@
 // change (their own and those they edit), and a short form to make a new one on the way.
 
 import { useState } from "preact/hooks";
-import { api, ApiError } from "../api";
+import { api, ApiError, query } from "../api";
 import { location, navigate } from "../router";
 import { user } from "../session";
-import type { CollectionSummary, Page, Song } from "../types";
+import type { CollectionSummary, Song } from "../types";
+import { useAction } from "./actions";
+import { allPages } from "./paging";
 import { Dialog, ErrorNote, toast, useLoad } from "./ui";
 
 /** Sends a signed-out visitor to sign in, coming back here afterwards. */
@@ -16,16 +18,8 @@ export function signInFirst(): void {
 
 /** Every playlist the caller may add songs to (a few pages at most, newest first). */
 export async function editablePlaylists(signal?: AbortSignal): Promise<CollectionSummary[]> {
-  const found: CollectionSummary[] = [];
-  let cursor: string | null = null;
-  for (let page = 0; page < 5; page++) {
-    const q: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
-    const answer: Page<CollectionSummary> = await api(`/api/playlists/mine?limit=100${q}`, { signal });
-    found.push(...answer.items.filter((p) => p.access === "owner" || p.access === "editor"));
-    cursor = answer.nextCursor;
-    if (!cursor) break;
-  }
-  return found;
+  const mine = await allPages<CollectionSummary>((cursor) => `/api/playlists/mine${query({ limit: 100, cursor })}`, 5, signal);
+  return mine.filter((p) => p.access === "owner" || p.access === "editor");
 }
 
 /** What went wrong adding a song, in the listener's terms. */
@@ -118,20 +112,14 @@ function Chooser({ song, onDone }: { song: Song; onDone: () => void }) {
 
 function NewPlaylistInline({ disabled, onCreated }: { disabled: boolean; onCreated: (p: CollectionSummary) => Promise<void> }) {
   const [title, setTitle] = useState("");
-  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  async function submit(event: Event) {
+  const { busy, run } = useAction(setError);
+  function submit(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    return run(async () => {
       const created = await api<CollectionSummary>("/api/playlists", { method: "POST", body: { title } });
       await onCreated(created);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   const titleError = error instanceof ApiError ? error.field("title") : undefined;
   return (

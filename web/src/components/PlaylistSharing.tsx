@@ -6,6 +6,7 @@ import { api, ApiError, describe } from "../api";
 import { navigate } from "../router";
 import { user } from "../session";
 import type { Collection, PublicProfile } from "../types";
+import { useAction } from "./actions";
 import { date, ErrorNote, toast, useLoad } from "./ui";
 import "../browse.css";
 
@@ -100,22 +101,16 @@ export function Collaborators({ playlist }: { playlist: Collection }) {
 
 function AddCollaborator({ playlistId, onAdded }: { playlistId: string; onAdded: () => void }) {
   const [userId, setUserId] = useState("");
-  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  async function submit(event: Event) {
+  const { busy, run } = useAction(setError);
+  function submit(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    return run(async () => {
       await api(`/api/playlists/${playlistId}/collaborators`, { method: "POST", body: { userId: userId.trim() } });
       toast(`${await displayName(userId.trim())} can now edit this playlist`);
       setUserId("");
       onAdded();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   const fieldError = error instanceof ApiError ? (error.field("userId") ?? (error.status === 409 ? error.detail : undefined)) : undefined;
   return (
@@ -138,35 +133,23 @@ function AddCollaborator({ playlistId, onAdded }: { playlistId: string; onAdded:
 
 export function ShareLinks({ playlistId }: { playlistId: string }) {
   const links = useLoad((signal) => api<{ items: ShareLink[] }>(`/api/playlists/${playlistId}/share`, { signal }).then((a) => a.items), [playlistId]);
-  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const { busy, run } = useAction(setError);
 
-  async function create() {
-    setBusy(true);
-    setError(null);
-    try {
+  function create() {
+    return run(async () => {
       const link = await api<ShareLink>(`/api/playlists/${playlistId}/share`, { method: "POST", body: {} });
       links.set([...(links.data ?? []), link]);
       toast("Share link created");
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
-  async function revoke(link: ShareLink) {
-    setBusy(true);
-    setError(null);
-    try {
+  function revoke(link: ShareLink) {
+    return run(async () => {
       await api(`/api/playlists/${playlistId}/share/${encodeURIComponent(link.id)}`, { method: "DELETE" });
       links.set((links.data ?? []).filter((l) => l.id !== link.id));
       toast("Link revoked: it no longer opens the playlist");
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

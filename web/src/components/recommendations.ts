@@ -22,19 +22,6 @@ export interface Similar {
   items: { song: Song; score: number; reason: SimilarReason[] }[];
 }
 
-export interface SongStats {
-  songId: string;
-  plays: number;
-  completions: number;
-  skips: number;
-  listeners: number;
-}
-
-export interface ArtistStats extends Omit<SongStats, "songId"> {
-  artistId: string;
-  songs: SongStats[];
-}
-
 export function basisText(basis: ForYou["basis"]): string {
   if (basis === "history") return "Based on what you have been listening to.";
   if (basis === "taste") return "Based on the genres you chose. Listen to a few songs to make it yours.";

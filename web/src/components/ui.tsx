@@ -45,6 +45,16 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
   return { data, error, loading, reload, set: setData };
 }
 
+/** `value`, once it has stopped changing for `ms` (for filters typed into). */
+export function useDebounced<T>(value: T, ms = 300): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
 /** Shows an error as people can read it, with `role="alert"` so screen readers hear it. */
 export function ErrorNote({ error }: { error: unknown }) {
   if (!error) return null;
@@ -77,6 +87,25 @@ export function duration(ms: number): string {
 
 export function date(iso: string): string {
   return new Date(iso).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+}
+
+/** "3 minutes ago", "yesterday", or the date once it is more than a week old. */
+export function ago(iso: string): string {
+  const seconds = (new Date(iso).getTime() - Date.now()) / 1000;
+  const format = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  const abs = Math.abs(seconds);
+  if (abs < 60) return "just now";
+  if (abs < 3600) return format.format(Math.round(seconds / 60), "minute");
+  if (abs < 86400) return format.format(Math.round(seconds / 3600), "hour");
+  if (abs < 7 * 86400) return format.format(Math.round(seconds / 86400), "day");
+  return date(iso);
+}
+
+/** A tidy time for an ISO date, or the text as it came when it is not one. */
+export function when(value: string | undefined | null): string {
+  if (!value) return "—";
+  const time = new Date(value);
+  return Number.isNaN(time.getTime()) ? value : time.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
 /**

@@ -7,7 +7,7 @@ import { Link, navigate } from "../router";
 import { signedOut, updateUser, user } from "../session";
 import type { Me } from "../types";
 import { Async, date, ErrorNote, toast, useLoad, useTitle } from "../components/ui";
-import { Field, FormError, message, PasswordHint, useForm, type FieldErrors } from "./auth/forms";
+import { DisplayNameField, FormError, message, passwordLengthError, PasswordField, SubmitButton, useForm, type FieldErrors } from "../components/forms";
 import { NewReleasesToggle } from "./Notifications";
 
 export function Account() {
@@ -56,21 +56,10 @@ function ProfileCard({ me }: { me: Me }) {
   return (
     <form class="card stack" ref={form.ref} noValidate onSubmit={(e) => form.submit(e, send, check)}>
       <h2>Profile</h2>
-      <Field
-        label="Display name"
-        name="displayName"
-        autocomplete="nickname"
-        maxLength={64}
-        value={displayName}
-        onValue={setDisplayName}
-        error={form.errors.displayName}
-        hint="The name others see on your playlists and songs."
-      />
+      <DisplayNameField value={displayName} onValue={setDisplayName} error={form.errors.displayName} />
       <FormError error={form.error} />
       <div>
-        <button type="submit" disabled={form.sending || displayName.trim() === me.displayName}>
-          {form.sending ? "Saving…" : "Save name"}
-        </button>
+        <SubmitButton form={form} label="Save name" busy="Saving…" disabled={displayName.trim() === me.displayName} />
       </div>
     </form>
   );
@@ -123,8 +112,8 @@ function PasswordForm({ email }: { email: string }) {
   const check = (): FieldErrors => {
     const errors: FieldErrors = {};
     if (!currentPassword) errors.currentPassword = "Enter your current password.";
-    if (newPassword.length < 8) errors.newPassword = "New password must be at least 8 characters.";
-    else if (newPassword.length > 128) errors.newPassword = "New password must be at most 128 characters.";
+    const length = passwordLengthError(newPassword, "New password");
+    if (length) errors.newPassword = length;
     return errors;
   };
   const send = async () => {
@@ -138,31 +127,12 @@ function PasswordForm({ email }: { email: string }) {
       <h2>Password</h2>
       {/* Lets password managers know whose password changes. */}
       <input type="email" autocomplete="username" value={email} readOnly hidden />
-      <Field
-        label="Current password"
-        name="currentPassword"
-        type="password"
-        autocomplete="current-password"
-        value={currentPassword}
-        onValue={setCurrent}
-        error={form.errors.currentPassword}
-      />
-      <Field
-        label="New password"
-        name="newPassword"
-        type="password"
-        autocomplete="new-password"
-        value={newPassword}
-        onValue={setNew}
-        error={form.errors.newPassword}
-        hint={<PasswordHint />}
-      />
+      <PasswordField label="Current password" name="currentPassword" value={currentPassword} onValue={setCurrent} error={form.errors.currentPassword} />
+      <PasswordField label="New password" name="newPassword" fresh value={newPassword} onValue={setNew} error={form.errors.newPassword} />
       <FormError error={form.error} />
       <p class="muted small">Changing it signs out your other devices.</p>
       <div>
-        <button type="submit" disabled={form.sending}>
-          {form.sending ? "Changing…" : "Change password"}
-        </button>
+        <SubmitButton form={form} label="Change password" busy="Changing…" />
       </div>
     </form>
   );

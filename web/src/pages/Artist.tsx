@@ -5,14 +5,15 @@ import { api, ApiError, describe } from "../api";
 import { signInFirst } from "../components/AddToPlaylist";
 import { CollectionTiles } from "../components/Collections";
 import { hueOf } from "../components/colour";
-import { count, type ArtistStats } from "../components/recommendations";
+import { PlayCounts } from "../components/PlayCounts";
+import { count } from "../components/recommendations";
 import { Shelf } from "../components/Shelf";
 import { queue, SongList } from "../components/SongList";
 import { Async, toast, useLoad, useTitle } from "../components/ui";
 import { playSongs } from "../player";
 import type { Params } from "../router";
 import { user } from "../session";
-import type { ArtistProfile, CollectionSummary, Page } from "../types";
+import type { ArtistProfile, ArtistStats, CollectionSummary, Page } from "../types";
 import { NotFound } from "./Song";
 import "../browse.css";
 
@@ -104,26 +105,7 @@ function StatsShelf({ artistId }: { artistId: string }) {
   const stats = useLoad((signal) => api<ArtistStats>(`/api/artists/${encodeURIComponent(artistId)}/stats`, { signal }), [artistId]);
   return (
     <Shelf title="Listening" state={stats} isEmpty={() => false} empty="">
-      {(s) => (
-        <dl class="stats" aria-label="Play counts">
-          <div>
-            <dt>Plays</dt>
-            <dd>{s.plays.toLocaleString()}</dd>
-          </div>
-          <div>
-            <dt>Listeners</dt>
-            <dd>{s.listeners.toLocaleString()}</dd>
-          </div>
-          <div>
-            <dt>Played to the end</dt>
-            <dd>{s.completions.toLocaleString()}</dd>
-          </div>
-          <div>
-            <dt>Skips</dt>
-            <dd>{s.skips.toLocaleString()}</dd>
-          </div>
-        </dl>
-      )}
+      {(s) => <PlayCounts stats={s} />}
     </Shelf>
   );
 }

@@ -1,12 +1,12 @@
 // The signed-in listener's history: every listen, newest first, and their counts and favourites.
 
-import type { ComponentChildren } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
 import { api, query } from "../api";
 import { playSongs } from "../player";
 import { Link } from "../router";
-import type { Page, Song } from "../types";
-import { Async, Cover, date, duration, ErrorNote, useLoad, useTitle } from "../components/ui";
+import type { Song } from "../types";
+import { PagedList, usePaged } from "../components/paging";
+import { count } from "../components/recommendations";
+import { ago, Async, Cover, duration, ErrorNote, useLoad, useTitle } from "../components/ui";
 import "../accounts.css";
 
 interface Listen {
@@ -32,7 +32,7 @@ interface MyStats {
 
 export function History() {
   useTitle("History");
-  const listens = usePaged<Listen>((cursor) => `/api/me/history${query({ limit: 30, cursor })}`, []);
+  const listens = usePaged<Listen>((cursor) => `/api/me/history${query({ limit: 30, cursor })}`, [], (listen) => listen.listenId);
   return (
     <section class="page history-page">
       <h1>History</h1>
@@ -138,7 +138,7 @@ function TopLists({ stats }: { stats: MyStats }) {
             return (
               <li key={songId}>
                 {song ? <Link href={`/songs/${songId}`}>{song.title}</Link> : <span class="muted">{names.loading ? "…" : "No longer available"}</span>}
-                {song && <span class="muted small"> · {song.artistName}</span>} <span class="muted small">({plural(plays, "play")})</span>
+                {song && <span class="muted small"> · {song.artistName}</span>} <span class="muted small">({count(plays, "play")})</span>
               </li>
             );
           })}
@@ -150,7 +150,7 @@ function TopLists({ stats }: { stats: MyStats }) {
           {stats.topArtists.map(({ artistId, plays }) => (
             <li key={artistId}>
               <Link href={`/artists/${artistId}`}>{artists.get(artistId) ?? (names.loading ? "…" : "Unknown artist")}</Link>{" "}
-              <span class="muted small">({plural(plays, "play")})</span>
+              <span class="muted small">({count(plays, "play")})</span>
             </li>
           ))}
         </ol>
@@ -173,134 +173,4 @@ async function topNames(stats: MyStats, signal: AbortSignal) {
   );
   missing.forEach((id, i) => profiles[i] && artists.set(id, profiles[i]));
   return { songs, artists };
-}
-
-function plural(n: number, word: string): string {
-  return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
-}
-
-/** "3 minutes ago", "yesterday", or the date once it is more than a week old. */
-export function ago(iso: string): string {
-  const seconds = (new Date(iso).getTime() - Date.now()) / 1000;
-  const format = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-  const abs = Math.abs(seconds);
-  if (abs < 60) return "just now";
-  if (abs < 3600) return format.format(Math.round(seconds / 60), "minute");
-  if (abs < 86400) return format.format(Math.round(seconds / 3600), "hour");
-  if (abs < 7 * 86400) return format.format(Math.round(seconds / 86400), "day");
-  return date(iso);
-}
-
-export interface Paged<T> {
-  items: T[];
-  setItems: (update: (items: T[]) => T[]) => void;
-  next: string | null;
-  /** The first page is on its way. */
-  loading: boolean;
-  /** A further page is on its way. */
-  more: boolean;
-  error: unknown;
-  loadMore: () => void;
-  reload: () => void;
-}
-
-/** A cursor-paged list (`{items, nextCursor}`): the first page, then more on demand. */
-export function usePaged<T>(url: (cursor: string | null) => string, deps: unknown[]): Paged<T> {
-  const [items, setAll] = useState<T[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [more, setMore] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [tick, setTick] = useState(0);
-  const abort = useRef<AbortController | null>(null);
-
-  const fetchPage = async (cursor: string | null) => {
-    abort.current?.abort();
-    const controller = (abort.current = new AbortController());
-    setError(null);
-    try {
-      const page = await api<Page<T>>(url(cursor), { signal: controller.signal });
-      if (controller.signal.aborted) return;
-      setAll((old) => (cursor ? [...old, ...page.items] : page.items));
-      setNext(page.nextCursor);
-    } catch (err) {
-      if (!controller.signal.aborted) setError(err);
-    } finally {
-      if (!controller.signal.aborted) {
-        setLoading(false);
-        setMore(false);
-      }
-    }
-  };
-
-  useEffect(() => {
-    setLoading(true);
-    fetchPage(null);
-    return () => abort.current?.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [...deps, tick]);
-
-  return {
-    items,
-    setItems: (update) => setAll(update),
-    next,
-    loading,
-    more,
-    error,
-    loadMore: () => {
-      if (!next || more) return;
-      setMore(true);
-      fetchPage(next);
-    },
-    reload: () => setTick((t) => t + 1),
-  };
-}
-
-/** A paged list with its loading, empty and error states and its "Load more" button. */
-export function PagedList<T>({
-  paged,
-  empty,
-  label,
-  children,
-}: {
-  paged: Paged<T>;
-  empty: string;
-  label: string;
-  children: (item: T) => ComponentChildren;
-}) {
-  if (paged.loading && paged.items.length === 0) {
-    return (
-      <p class="muted" aria-busy="true">
-        Loading…
-      </p>
-    );
-  }
-  if (paged.error && paged.items.length === 0) {
-    return (
-      <div class="stack">
-        <ErrorNote error={paged.error} />
-        <div>
-          <button type="button" class="ghost" onClick={paged.reload}>
-            Try again
-          </button>
-        </div>
-      </div>
-    );
-  }
-  if (paged.items.length === 0) return <p class="muted empty">{empty}</p>;
-  return (
-    <>
-      <ul class="paged-list" aria-label={label}>
-        {paged.items.map(children)}
-      </ul>
-      <ErrorNote error={paged.error} />
-      {paged.next && (
-        <div class="load-more">
-          <button type="button" class="ghost" onClick={paged.loadMore} disabled={paged.more}>
-            {paged.more ? "Loading…" : "Load more"}
-          </button>
-        </div>
-      )}
-    </>
-  );
 }

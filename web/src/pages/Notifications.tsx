@@ -6,9 +6,9 @@ import { api, query } from "../api";
 import { refreshUnread } from "../components/NotificationBell";
 import { navigate } from "../router";
 import type { Notification } from "../types";
-import { Async, ErrorNote, toast, useLoad, useTitle } from "../components/ui";
-import { message } from "./auth/forms";
-import { ago, PagedList, usePaged, type Paged } from "./History";
+import { PagedList, usePaged, type Paged } from "../components/paging";
+import { ago, Async, ErrorNote, toast, useLoad, useTitle } from "../components/ui";
+import { message } from "../components/forms";
 import "../accounts.css";
 
 export function Notifications() {

@@ -5,7 +5,9 @@
 
 import { useState } from "preact/hooks";
 import { api, ApiError, request } from "../api";
+import { useAction } from "../components/actions";
 import { CollectionHero, songsOf } from "../components/Collections";
+import { PlaylistFields, playlistBody, type PlaylistValues } from "../components/PlaylistFields";
 import { Collaborators, LeavePlaylist, ShareLinks } from "../components/PlaylistSharing";
 import { Icon } from "../components/icons";
 import { queue, SongList } from "../components/SongList";
@@ -17,6 +19,9 @@ import { NotFound } from "./Song";
 import "../browse.css";
 
 const ifMatch = (c: Collection) => ({ "If-Match": `"${c.revision}"` });
+
+/** The playlist changed since it was read (the If-Match failed). */
+const isStale = (err: unknown) => err instanceof ApiError && err.status === 412;
 
 /** Someone else's change got there first: this is what the page says after reloading. */
 const STALE = "Someone else changed this playlist meanwhile. The latest version is shown; try again.";
@@ -126,7 +131,7 @@ function useTrackEdits({ playlist, onChange, onStale }: ViewProps) {
       await run();
     } catch (err) {
       undo?.();
-      if (err instanceof ApiError && err.status === 412) onStale();
+      if (isStale(err)) onStale();
       else setError(err);
     } finally {
       setBusy(false);
@@ -213,55 +218,29 @@ function focusMove(entryId: string, dir: "up" | "down", to: number, length: numb
 }
 
 function DetailsForm({ playlist, onChange, onStale }: ViewProps) {
-  const [title, setTitle] = useState(playlist.title);
-  const [description, setDescription] = useState(playlist.description ?? "");
-  const [isPublic, setPublic] = useState(playlist.isPublic);
-  const [busy, setBusy] = useState(false);
+  const [values, setValues] = useState<PlaylistValues>({ title: playlist.title, description: playlist.description ?? "", isPublic: playlist.isPublic });
   const [error, setError] = useState<unknown>(null);
-  const fieldError = (name: string) => (error instanceof ApiError ? error.field(name) : undefined);
+  // What was typed stays in the form, to save again over the latest version.
+  const { busy, run } = useAction((err) => (isStale(err) ? onStale() : setError(err)));
 
-  async function submit(event: Event) {
+  function submit(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    return run(async () => {
       const saved = await api<Collection>(`/api/playlists/${playlist.id}`, {
         method: "PATCH",
-        body: { title, description: description.trim() || null, isPublic },
+        body: playlistBody(values),
         headers: ifMatch(playlist),
       });
       onChange(saved);
       toast("Playlist saved");
-    } catch (err) {
-      // What was typed stays in the form, to save again over the latest version.
-      if (err instanceof ApiError && err.status === 412) onStale();
-      else setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
-  const titleError = fieldError("title");
-  const descriptionError = fieldError("description");
   return (
     <section class="card" aria-labelledby="details">
       <h2 id="details">Details</h2>
       <form class="stack" onSubmit={submit}>
-        <label>
-          Title
-          <input value={title} required maxLength={200} aria-invalid={titleError ? true : undefined} onInput={(e) => setTitle(e.currentTarget.value)} />
-        </label>
-        {titleError && <p class="field-error">{titleError}</p>}
-        <label>
-          Description
-          <textarea value={description} maxLength={2000} aria-invalid={descriptionError ? true : undefined} onInput={(e) => setDescription(e.currentTarget.value)} />
-        </label>
-        {descriptionError && <p class="field-error">{descriptionError}</p>}
-        <label class="inline">
-          <input type="checkbox" checked={isPublic} onChange={(e) => setPublic(e.currentTarget.checked)} />
-          Public
-        </label>
-        {error && !titleError && !descriptionError ? <ErrorNote error={error} /> : null}
+        <PlaylistFields values={values} onChange={setValues} error={error} />
         <div>
           <button type="submit" disabled={busy}>
             {busy ? "Saving…" : "Save changes"}
@@ -274,24 +253,17 @@ function DetailsForm({ playlist, onChange, onStale }: ViewProps) {
 
 function CoverForm({ playlist, onChange, onStale }: ViewProps) {
   const [file, setFile] = useState<File | null>(null);
-  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const { busy, run } = useAction((err) => (isStale(err) ? onStale() : setError(err)));
   const [inputKey, setInputKey] = useState(0);
 
-  async function send(body: FormData | { removeCover: true }, done: string) {
-    setBusy(true);
-    setError(null);
-    try {
+  function send(body: FormData | { removeCover: true }, done: string) {
+    return run(async () => {
       onChange(await api<Collection>(`/api/playlists/${playlist.id}`, { method: "PATCH", body, headers: ifMatch(playlist) }));
       setFile(null);
       setInputKey((k) => k + 1);
       toast(done);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 412) onStale();
-      else setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   function upload(event: Event) {
@@ -342,7 +314,7 @@ function DeletePlaylist({ playlist, onStale }: { playlist: Collection; onStale: 
       navigate("/playlists");
     } catch (err) {
       setBusy(false);
-      if (err instanceof ApiError && err.status === 412) {
+      if (isStale(err)) {
         setOpen(false);
         onStale();
       } else setError(err);

@@ -2,12 +2,14 @@
 // one, and the public playlists of everyone else.
 
 import { useState } from "preact/hooks";
-import { api, ApiError } from "../api";
+import { api, query } from "../api";
 import { CollectionTiles } from "../components/Collections";
-import { Dialog, ErrorNote, useLoad, useTitle } from "../components/ui";
+import { usePaged } from "../components/paging";
+import { PlaylistFields, playlistBody, type PlaylistValues } from "../components/PlaylistFields";
+import { Dialog, ErrorNote, useTitle } from "../components/ui";
 import { navigate, type Params } from "../router";
 import { user } from "../session";
-import type { Collection, CollectionSummary, Page } from "../types";
+import type { Collection, CollectionSummary } from "../types";
 import "../browse.css";
 
 const PAGE = 24;
@@ -34,52 +36,33 @@ export function Playlists(_: { params: Params }) {
 
 /** A list of collections read page by page with "Load more". */
 function PagedCollections({ title, path, showAccess, empty }: { title: string; path: string; showAccess?: boolean; empty: string }) {
-  const first = useLoad((signal) => api<Page<CollectionSummary>>(`${path}?limit=${PAGE}`, { signal }), [path, user.value?.id]);
-  const [more, setMore] = useState<{ items: CollectionSummary[]; cursor: string | null } | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const list = usePaged<CollectionSummary>((cursor) => `${path}${query({ limit: PAGE, cursor })}`, [path, user.value?.id]);
   const id = `list-${title.toLowerCase().replace(/\W+/g, "-")}`;
-  const items = [...(first.data?.items ?? []), ...(more?.items ?? [])];
-  const cursor = more ? more.cursor : (first.data?.nextCursor ?? null);
-
-  async function loadMore() {
-    if (!cursor) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const page = await api<Page<CollectionSummary>>(`${path}?limit=${PAGE}&cursor=${encodeURIComponent(cursor)}`);
-      setMore({ items: [...(more?.items ?? []), ...page.items], cursor: page.nextCursor });
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
-
+  // Its own states rather than PagedList's: tiles, not a list, and this page's spacing.
   return (
     <section class="shelf" aria-labelledby={id}>
       <h2 id={id}>{title}</h2>
-      {first.error ? (
+      {list.error && list.items.length === 0 ? (
         <div class="row">
-          <ErrorNote error={first.error} />
-          <button type="button" class="ghost" onClick={first.reload}>
+          <ErrorNote error={list.error} />
+          <button type="button" class="ghost" onClick={list.reload}>
             Try again
           </button>
         </div>
-      ) : !first.data ? (
+      ) : list.loading ? (
         <p class="muted" aria-busy="true">
           Loading…
         </p>
-      ) : items.length === 0 ? (
+      ) : list.items.length === 0 ? (
         <p class="muted">{empty}</p>
       ) : (
-        <CollectionTiles items={items} showAccess={showAccess} />
+        <CollectionTiles items={list.items} showAccess={showAccess} />
       )}
-      <ErrorNote error={error} />
-      {cursor && (
+      {list.items.length > 0 && <ErrorNote error={list.error} />}
+      {list.hasMore && (
         <p class="section-gap">
-          <button type="button" class="ghost" disabled={busy} onClick={loadMore}>
-            {busy ? "Loading…" : "Load more"}
+          <button type="button" class="ghost" disabled={list.more} onClick={list.loadMore}>
+            {list.more ? "Loading…" : "Load more"}
           </button>
         </p>
       )}
@@ -88,22 +71,16 @@ function PagedCollections({ title, path, showAccess, empty }: { title: string; p
 }
 
 function NewPlaylistForm() {
-  const [title, setTitle] = useState("");
-  const [description, setDescription] = useState("");
-  const [isPublic, setPublic] = useState(false);
+  const [values, setValues] = useState<PlaylistValues>({ title: "", description: "", isPublic: false });
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const fieldError = (name: string) => (error instanceof ApiError ? error.field(name) : undefined);
 
   async function submit(event: Event) {
     event.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      const created = await api<Collection>("/api/playlists", {
-        method: "POST",
-        body: { title, description: description.trim() || null, isPublic },
-      });
+      const created = await api<Collection>("/api/playlists", { method: "POST", body: playlistBody(values) });
       navigate(`/playlists/${created.id}`);
     } catch (err) {
       setError(err);
@@ -111,27 +88,11 @@ function NewPlaylistForm() {
     }
   }
 
-  const titleError = fieldError("title");
-  const descriptionError = fieldError("description");
-  const other = error && !titleError && !descriptionError;
   return (
     <form class="stack" onSubmit={submit}>
-      <label>
-        Title
-        <input value={title} required maxLength={200} aria-invalid={titleError ? true : undefined} onInput={(e) => setTitle(e.currentTarget.value)} />
-      </label>
-      {titleError && <p class="field-error">{titleError}</p>}
-      <label>
-        Description
-        <textarea value={description} maxLength={2000} aria-invalid={descriptionError ? true : undefined} onInput={(e) => setDescription(e.currentTarget.value)} />
-      </label>
-      {descriptionError && <p class="field-error">{descriptionError}</p>}
-      <label class="inline">
-        <input type="checkbox" checked={isPublic} onChange={(e) => setPublic(e.currentTarget.checked)} />
-        Public
-      </label>
-      <p class="muted small">Public playlists are listed for everyone. Private ones are seen only by you and the people you share them with.</p>
-      {other && <ErrorNote error={error} />}
+      <PlaylistFields values={values} onChange={setValues} error={error}>
+        <p class="muted small">Public playlists are listed for everyone. Private ones are seen only by you and the people you share them with.</p>
+      </PlaylistFields>
       <div>
         <button type="submit" disabled={busy}>
           {busy ? "Creating…" : "Create"}

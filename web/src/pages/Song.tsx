@@ -2,14 +2,15 @@
 
 import { api, ApiError } from "../api";
 import { AddToPlaylistButton } from "../components/AddToPlaylist";
-import { similarReason, type Similar, type SongStats } from "../components/recommendations";
+import { PlayCounts } from "../components/PlayCounts";
+import { similarReason, type Similar } from "../components/recommendations";
 import { Shelf, SongTiles } from "../components/Shelf";
 import { queue } from "../components/SongList";
 import { Async, Cover, duration, date, useLoad, useTitle } from "../components/ui";
 import { playSongs } from "../player";
 import { Link, location, type Params } from "../router";
 import { user } from "../session";
-import type { Collection, Song } from "../types";
+import type { Collection, Song, SongStats } from "../types";
 import "../browse.css";
 
 export function SongPage({ params }: { params: Params }) {
@@ -99,23 +100,7 @@ function Stats({ songId }: { songId: string }) {
   const stats = useLoad((signal) => api<SongStats>(`/api/songs/${encodeURIComponent(songId)}/stats`, { signal }), [songId]);
   if (stats.error) return <p class="muted small">Play counts are not available right now.</p>;
   if (!stats.data) return <p class="muted small" aria-busy="true">Loading play counts…</p>;
-  const s = stats.data;
-  return (
-    <dl class="stats" aria-label="Play counts">
-      <div>
-        <dt>Plays</dt>
-        <dd>{s.plays.toLocaleString()}</dd>
-      </div>
-      <div>
-        <dt>Listeners</dt>
-        <dd>{s.listeners.toLocaleString()}</dd>
-      </div>
-      <div>
-        <dt>Played to the end</dt>
-        <dd>{s.completions.toLocaleString()}</dd>
-      </div>
-    </dl>
-  );
+  return <PlayCounts stats={stats.data} skips={false} />;
 }
 
 function SimilarShelf({ songId }: { songId: string }) {

@@ -2,12 +2,14 @@
 // revision the row was read at (If-Match), so a change made meanwhile is not overwritten blind.
 
 import { useState } from "preact/hooks";
-import { ApiError, api } from "../../api";
+import { ApiError } from "../../api";
+import { useAction } from "../../components/actions";
 import { ErrorNote, date, toast } from "../../components/ui";
 import { Link } from "../../router";
 import type { Collection, CollectionSummary } from "../../types";
-import { usePaged } from "./paged";
-import { PagedTable } from "./PagedTable";
+import { PagedTable, usePaged } from "../../components/paging";
+import { ActionsCell, TableHead } from "../../components/table";
+import { flipVisible, HideButton } from "./visibility";
 
 type Kind = "playlist" | "album";
 
@@ -19,21 +21,17 @@ export function Collections({ kind }: { kind: Kind }) {
     <section aria-labelledby="admin-collections">
       <h2 id="admin-collections">{plural}</h2>
       <ErrorNote error={failure} />
-      <PagedTable list={list} empty={`No ${kind}s yet.`}>
+      <PagedTable paged={list} empty={`No ${kind}s yet.`}>
         <table class="responsive">
-          <thead>
-            <tr>
-              <th scope="col">{kind === "playlist" ? "Playlist" : "Album"}</th>
-              <th scope="col" class="num">
-                Songs
-              </th>
-              <th scope="col">Visibility</th>
-              <th scope="col">Updated</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              { label: kind === "playlist" ? "Playlist" : "Album" },
+              { label: "Songs", num: true },
+              { label: "Visibility" },
+              { label: "Updated" },
+              { label: "Actions", hidden: true },
+            ]}
+          />
           <tbody>
             {list.items.map((item) => (
               <CollectionRow key={item.id} kind={kind} item={item} onChange={list.replace} onStale={list.reload} onFailure={setFailure} />
@@ -53,28 +51,19 @@ function CollectionRow(props: {
   onFailure: (e: unknown) => void;
 }) {
   const { kind, item } = props;
-  const [busy, setBusy] = useState(false);
   const nameId = `${kind}-${item.id}`;
-  const toggle = async () => {
-    setBusy(true);
-    props.onFailure(null);
-    try {
-      const { tracks: _, ...next } = await api<Collection>(`/api/admin/${kind}s/${encodeURIComponent(item.id)}/visible`, {
-        method: "PATCH",
-        body: { isVisible: !item.isVisible },
-        headers: { "If-Match": `"${item.revision}"` },
-      });
+  const { busy, run } = useAction((err) => {
+    if (err instanceof ApiError && err.status === 412) {
+      toast(`“${item.title}” changed since this list was loaded: the list is reloaded, try again.`, "error");
+      props.onStale();
+    } else props.onFailure(err);
+  });
+  const toggle = () =>
+    run(async () => {
+      const url = `/api/admin/${kind}s/${encodeURIComponent(item.id)}/visible`;
+      const { tracks: _, ...next } = await flipVisible<Collection>(url, item, { "If-Match": `"${item.revision}"` });
       props.onChange(next);
-      toast(next.isVisible ? `“${next.title}” is shown again` : `“${next.title}” is hidden`);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 412) {
-        toast(`“${item.title}” changed since this list was loaded: the list is reloaded, try again.`, "error");
-        props.onStale();
-      } else props.onFailure(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <tr>
       <td class="title-cell">
@@ -95,13 +84,9 @@ function CollectionRow(props: {
         </span>
       </td>
       <td data-label="Updated">{date(item.updatedAt)}</td>
-      <td class="actions">
-        <div class="row">
-          <button type="button" class="ghost small-button" disabled={busy} aria-busy={busy} aria-describedby={nameId} onClick={toggle}>
-            {item.isVisible ? "Hide" : "Show"}
-          </button>
-        </div>
-      </td>
+      <ActionsCell>
+        <HideButton visible={item.isVisible} busy={busy} nameId={nameId} onClick={toggle} />
+      </ActionsCell>
     </tr>
   );
 }

@@ -3,8 +3,9 @@
 
 import { useState } from "preact/hooks";
 import { ApiError, api, describe } from "../../api";
-import { Async, ErrorNote, toast, useLoad } from "../../components/ui";
-import { when } from "./PagedTable";
+import { useAction } from "../../components/actions";
+import { ActionsCell, TableHead, type Column } from "../../components/table";
+import { Async, ErrorNote, toast, useLoad, when } from "../../components/ui";
 
 /**
  * The consumers spin.toml gives `/api/admin/events/<consumer>/...` routes. Only notification
@@ -72,21 +73,14 @@ function Consumer({ name }: { name: string }) {
 }
 
 function Drain({ base, onDrained }: { base: string; onDrained: () => void }) {
-  const [busy, setBusy] = useState(false);
   const [report, setReport] = useState<DrainReport | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const drain = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, run } = useAction(setError);
+  const drain = () =>
+    run(async () => {
       setReport(await api<DrainReport>(`${base}/drain`, { method: "POST" }));
       onDrained();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   const figures: [string, keyof DrainReport][] = [
     ["Handled", "handled"],
     ["Failed", "failed"],
@@ -114,23 +108,13 @@ function Drain({ base, onDrained }: { base: string; onDrained: () => void }) {
   );
 }
 
+const COLUMNS: Column[] = [{ label: "Event" }, { label: "Error" }, { label: "Attempts", num: true }, { label: "Failed" }, { label: "Actions", hidden: true }];
+
 function DeadLetters({ base, items, onReplayed }: { base: string; items: DeadLetter[]; onReplayed: (id: string) => void }) {
   return (
     <div class="table-wrap">
       <table class="responsive">
-        <thead>
-          <tr>
-            <th scope="col">Event</th>
-            <th scope="col">Error</th>
-            <th scope="col" class="num">
-              Attempts
-            </th>
-            <th scope="col">Failed</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={COLUMNS} />
         <tbody>
           {items.map((item) => (
             <DeadLetterRow key={item.id} base={base} item={item} onReplayed={onReplayed} />
@@ -142,22 +126,15 @@ function DeadLetters({ base, items, onReplayed }: { base: string; items: DeadLet
 }
 
 function DeadLetterRow({ base, item, onReplayed }: { base: string; item: DeadLetter; onReplayed: (id: string) => void }) {
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<string | null>(null);
+  const [failure, setFailure] = useState<unknown>(null);
+  const { busy, run } = useAction(setFailure);
   const nameId = `dead-${item.id}`;
-  const replay = async () => {
-    setBusy(true);
-    setFailure(null);
-    try {
+  const replay = () =>
+    run(async () => {
       await api(`${base}/dead-letters/${encodeURIComponent(item.id)}/replay`, { method: "POST" });
       toast(`Replayed ${item.topic} ${item.id}`);
       onReplayed(item.id);
-    } catch (err) {
-      setFailure(err instanceof ApiError && err.status === 409 ? `Still failing: ${err.detail}` : describe(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <tr>
       <td>
@@ -175,18 +152,24 @@ function DeadLetterRow({ base, item, onReplayed }: { base: string; item: DeadLet
         {item.attempts}
       </td>
       <td data-label="Failed">{when(item.failedAt)}</td>
-      <td class="actions">
-        <div class="row">
-          <button type="button" class="small-button" disabled={busy} aria-busy={busy} aria-describedby={nameId} onClick={replay}>
-            {busy ? "Replaying…" : "Replay"}
-          </button>
-        </div>
-        {failure && (
-          <p class="field-error" role="alert">
-            {failure}
-          </p>
-        )}
-      </td>
+      <ActionsCell
+        note={
+          failure ? (
+            <p class="field-error" role="alert">
+              {failureText(failure)}
+            </p>
+          ) : null
+        }
+      >
+        <button type="button" class="small-button" disabled={busy} aria-busy={busy} aria-describedby={nameId} onClick={replay}>
+          {busy ? "Replaying…" : "Replay"}
+        </button>
+      </ActionsCell>
     </tr>
   );
+}
+
+/** A replay that failed again (409) says so; anything else as any error reads. */
+function failureText(error: unknown): string {
+  return error instanceof ApiError && error.status === 409 ? `Still failing: ${error.detail}` : describe(error);
 }

@@ -1,14 +1,26 @@
 // Admin › Songs: every song, private and hidden ones too, with the admins' hide switch.
 
 import { useState } from "preact/hooks";
-import { api, query } from "../../api";
-import { Cover, ErrorNote, date, duration, toast } from "../../components/ui";
+import { query } from "../../api";
+import { useAction } from "../../components/actions";
+import { Cover, ErrorNote, date, duration, toast, useDebounced } from "../../components/ui";
 import { Link } from "../../router";
 import type { Song } from "../../types";
 import { deleteSong } from "../studio/catalog";
 import { Confirm, Field, VisibilityBadges } from "../studio/controls";
-import { usePaged, useDebounced } from "./paged";
-import { PagedTable } from "./PagedTable";
+import { PagedTable, usePaged } from "../../components/paging";
+import { ActionsCell, TableHead, type Column } from "../../components/table";
+import { flipVisible, HideButton } from "./visibility";
+
+const COLUMNS: Column[] = [
+  { label: "Cover", hidden: true },
+  { label: "Song" },
+  { label: "Duration" },
+  { label: "Visibility" },
+  { label: "Streams", num: true },
+  { label: "Uploaded" },
+  { label: "Actions", hidden: true },
+];
 
 export function Songs() {
   const [sort, setSort] = useState("newest");
@@ -33,25 +45,9 @@ export function Songs() {
         </Field>
       </form>
       <ErrorNote error={failure} />
-      <PagedTable list={list} empty={genreFilter ? "No song of this genre." : "No songs uploaded yet."}>
+      <PagedTable paged={list} empty={genreFilter ? "No song of this genre." : "No songs uploaded yet."}>
         <table class="responsive">
-          <thead>
-            <tr>
-              <th scope="col">
-                <span class="visually-hidden">Cover</span>
-              </th>
-              <th scope="col">Song</th>
-              <th scope="col">Duration</th>
-              <th scope="col">Visibility</th>
-              <th scope="col" class="num">
-                Streams
-              </th>
-              <th scope="col">Uploaded</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={COLUMNS} />
           <tbody>
             {list.items.map((song) => (
               <SongRow key={song.id} song={song} onChange={list.replace} onFailure={setFailure} onDelete={() => setDeleting(song)} />
@@ -79,24 +75,9 @@ export function Songs() {
 
 function SongRow(props: { song: Song; onChange: (s: Song) => void; onFailure: (e: unknown) => void; onDelete: () => void }) {
   const { song } = props;
-  const [busy, setBusy] = useState(false);
+  const { busy, run } = useAction(props.onFailure);
   const nameId = `song-${song.id}`;
-  const toggle = async () => {
-    setBusy(true);
-    props.onFailure(null);
-    try {
-      const next = await api<Song>(`/api/admin/songs/${encodeURIComponent(song.id)}/visible`, {
-        method: "PATCH",
-        body: { isVisible: !song.isVisible },
-      });
-      props.onChange(next);
-      toast(next.isVisible ? `“${next.title}” is shown again` : `“${next.title}” is hidden`);
-    } catch (err) {
-      props.onFailure(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const toggle = () => run(async () => props.onChange(await flipVisible<Song>(`/api/admin/songs/${encodeURIComponent(song.id)}/visible`, song)));
   return (
     <tr>
       <td class="cover-cell">
@@ -119,16 +100,12 @@ function SongRow(props: { song: Song; onChange: (s: Song) => void; onFailure: (e
         {song.playCount.toLocaleString()}
       </td>
       <td data-label="Uploaded">{date(song.createdAt)}</td>
-      <td class="actions">
-        <div class="row">
-          <button type="button" class="ghost small-button" disabled={busy} aria-busy={busy} aria-describedby={nameId} onClick={toggle}>
-            {song.isVisible ? "Hide" : "Show"}
-          </button>
-          <button type="button" class="danger small-button" disabled={busy} aria-describedby={nameId} onClick={props.onDelete}>
-            Delete
-          </button>
-        </div>
-      </td>
+      <ActionsCell>
+        <HideButton visible={song.isVisible} busy={busy} nameId={nameId} onClick={toggle} />
+        <button type="button" class="danger small-button" disabled={busy} aria-describedby={nameId} onClick={props.onDelete}>
+          Delete
+        </button>
+      </ActionsCell>
     </tr>
   );
 }

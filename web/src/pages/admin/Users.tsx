@@ -2,14 +2,17 @@
 
 import { useState } from "preact/hooks";
 import { api, query } from "../../api";
-import { ErrorNote, date, toast } from "../../components/ui";
+import { ErrorNote, date, toast, useDebounced } from "../../components/ui";
 import { user as me } from "../../session";
 import type { AdminUser, Role } from "../../types";
 import { Confirm, Field } from "../studio/controls";
-import { usePaged, useDebounced } from "./paged";
-import { PagedTable } from "./PagedTable";
+import { useAction } from "../../components/actions";
+import { PagedTable, usePaged } from "../../components/paging";
+import { ActionsCell, TableHead, type Column } from "../../components/table";
 
 const ROLES: Role[] = ["listener", "artist", "admin"];
+
+const COLUMNS: Column[] = [{ label: "Account" }, { label: "Role" }, { label: "State" }, { label: "Joined" }, { label: "Actions", hidden: true }];
 
 export function Users() {
   const [role, setRole] = useState("");
@@ -50,19 +53,9 @@ export function Users() {
         </Field>
       </form>
       <ErrorNote error={failure} />
-      <PagedTable list={list} empty={filtered ? "No account matches these filters." : "No accounts yet."}>
+      <PagedTable paged={list} empty={filtered ? "No account matches these filters." : "No accounts yet."}>
         <table class="responsive">
-          <thead>
-            <tr>
-              <th scope="col">Account</th>
-              <th scope="col">Role</th>
-              <th scope="col">State</th>
-              <th scope="col">Joined</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={COLUMNS} />
           <tbody>
             {list.items.map((account) => (
               <UserRow key={account.id} account={account} onChange={list.replace} onFailure={setFailure} onDelete={() => setDeleting(account)} />
@@ -93,23 +86,16 @@ export function Users() {
 
 function UserRow(props: { account: AdminUser; onChange: (u: AdminUser) => void; onFailure: (e: unknown) => void; onDelete: () => void }) {
   const { account } = props;
-  const [busy, setBusy] = useState(false);
+  const { busy, run } = useAction(props.onFailure);
   const self = account.id === me.value?.id;
   const nameId = `user-${account.id}`;
 
-  const patch = async (what: "block" | "role", body: object, done: (u: AdminUser) => string) => {
-    setBusy(true);
-    props.onFailure(null);
-    try {
+  const patch = (what: "block" | "role", body: object, done: (u: AdminUser) => string) =>
+    run(async () => {
       const next = await api<AdminUser>(`/api/admin/users/${encodeURIComponent(account.id)}/${what}`, { method: "PATCH", body });
       props.onChange(next);
       toast(done(next));
-    } catch (err) {
-      props.onFailure(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <tr>
@@ -140,22 +126,20 @@ function UserRow(props: { account: AdminUser; onChange: (u: AdminUser) => void; 
         </span>
       </td>
       <td data-label="Joined">{date(account.createdAt)}</td>
-      <td class="actions">
-        <div class="row">
-          <button
-            type="button"
-            class="ghost small-button"
-            disabled={busy}
-            aria-describedby={nameId}
-            onClick={() => patch("block", { blocked: !account.blocked }, (u) => `${u.email} is ${u.blocked ? "blocked" : "unblocked"}`)}
-          >
-            {account.blocked ? "Unblock" : "Block"}
-          </button>
-          <button type="button" class="danger small-button" disabled={busy} aria-describedby={nameId} onClick={props.onDelete}>
-            Delete
-          </button>
-        </div>
-      </td>
+      <ActionsCell>
+        <button
+          type="button"
+          class="ghost small-button"
+          disabled={busy}
+          aria-describedby={nameId}
+          onClick={() => patch("block", { blocked: !account.blocked }, (u) => `${u.email} is ${u.blocked ? "blocked" : "unblocked"}`)}
+        >
+          {account.blocked ? "Unblock" : "Block"}
+        </button>
+        <button type="button" class="danger small-button" disabled={busy} aria-describedby={nameId} onClick={props.onDelete}>
+          Delete
+        </button>
+      </ActionsCell>
     </tr>
   );
 }

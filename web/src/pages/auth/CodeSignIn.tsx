@@ -6,9 +6,9 @@ import { Link, navigate } from "../../router";
 import { signedIn } from "../../session";
 import type { TokenResponse } from "../../types";
 import { useTitle } from "../../components/ui";
-import { AlreadySignedIn } from "./SignIn";
+import { AlreadySignedIn, SignUpLink } from "./SignIn";
 import { checkCode, codeErrors, EmailStep, ResendButton, SentNote } from "./codes";
-import { AuthCard, CodeField, FormError, nextPath, useForm, withNext } from "./forms";
+import { AuthCard, CodeField, FormError, nextPath, SubmitButton, useForm, withNext } from "../../components/forms";
 
 export function CodeSignIn() {
   useTitle("Sign in with a code");
@@ -26,9 +26,7 @@ export function CodeSignIn() {
         <li>
           <Link href={withNext("/signin")}>Sign in with a password</Link>
         </li>
-        <li>
-          New here? <Link href={withNext("/signup")}>Create an account</Link>
-        </li>
+        <SignUpLink />
       </ul>
     </AuthCard>
   );
@@ -50,9 +48,7 @@ function CodeStep({ email, onChangeEmail }: { email: string; onChangeEmail: () =
       <CodeField value={code} onValue={setCode} error={form.errors.code} />
       <FormError error={form.error} />
       <div class="row">
-        <button type="submit" disabled={form.sending}>
-          {form.sending ? "Signing in…" : "Sign in"}
-        </button>
+        <SubmitButton form={form} label="Sign in" busy="Signing in…" />
         <ResendButton email={email} purpose="login" />
       </div>
     </form>

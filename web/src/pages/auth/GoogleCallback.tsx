@@ -7,7 +7,7 @@ import { signedIn } from "../../session";
 import type { TokenResponse } from "../../types";
 import { useTitle } from "../../components/ui";
 import { takeRememberedNext } from "./SignIn";
-import { AuthCard, message } from "./forms";
+import { AuthCard, message } from "../../components/forms";
 
 export function GoogleCallback() {
   useTitle("Signing in");

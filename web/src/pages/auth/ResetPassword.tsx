@@ -7,7 +7,7 @@ import { Link } from "../../router";
 import { signedOut, user } from "../../session";
 import { useTitle } from "../../components/ui";
 import { checkCode, codeErrors, EmailStep, ResendButton, SentNote } from "./codes";
-import { AuthCard, CodeField, Field, FormError, PasswordHint, useForm, withNext, type FieldErrors } from "./forms";
+import { AuthCard, CodeField, FormError, passwordLengthError, PasswordField, SubmitButton, useForm, withNext, type FieldErrors } from "../../components/forms";
 
 type Step = "email" | "code" | "done";
 
@@ -47,8 +47,8 @@ function NewPasswordStep({ email, onChangeEmail, onDone }: { email: string; onCh
 
   const check = (): FieldErrors => {
     const errors = checkCode(code);
-    if (newPassword.length < 8) errors.newPassword = "New password must be at least 8 characters.";
-    else if (newPassword.length > 128) errors.newPassword = "New password must be at most 128 characters.";
+    const length = passwordLengthError(newPassword, "New password");
+    if (length) errors.newPassword = length;
     return errors;
   };
   const send = async () => {
@@ -62,22 +62,10 @@ function NewPasswordStep({ email, onChangeEmail, onDone }: { email: string; onCh
     <form class="stack" ref={form.ref} noValidate onSubmit={(e) => form.submit(e, send, check)}>
       <SentNote email={email} onChange={onChangeEmail} />
       <CodeField value={code} onValue={setCode} error={form.errors.code} />
-      <Field
-        label="New password"
-        name="newPassword"
-        type="password"
-        autocomplete="new-password"
-        value={newPassword}
-        onValue={setNewPassword}
-        error={form.errors.newPassword}
-        hint={<PasswordHint />}
-        required
-      />
+      <PasswordField label="New password" name="newPassword" fresh value={newPassword} onValue={setNewPassword} error={form.errors.newPassword} required />
       <FormError error={form.error} />
       <div class="row">
-        <button type="submit" disabled={form.sending}>
-          {form.sending ? "Changing…" : "Change password"}
-        </button>
+        <SubmitButton form={form} label="Change password" busy="Changing…" />
         <ResendButton email={email} purpose="reset_password" />
       </div>
     </form>

@@ -6,7 +6,7 @@ import { Link, navigate } from "../../router";
 import { signedIn, user } from "../../session";
 import type { TokenResponse } from "../../types";
 import { useTitle } from "../../components/ui";
-import { AuthCard, Field, FormError, looksLikeEmail, nextPath, useForm, withNext, type FieldErrors } from "./forms";
+import { AuthCard, EmailField, FormError, looksLikeEmail, nextPath, PasswordField, SubmitButton, useForm, withNext, type FieldErrors } from "../../components/forms";
 
 export function SignIn() {
   useTitle("Sign in");
@@ -37,21 +37,10 @@ export function SignIn() {
     <AuthCard title="Sign in">
       <AlreadySignedIn />
       <form class="stack" ref={form.ref} noValidate onSubmit={(e) => form.submit(e, send, check)}>
-        <Field label="Email" name="email" type="email" autocomplete="email" value={email} onValue={setEmail} error={form.errors.email} required />
-        <Field
-          label="Password"
-          name="password"
-          type="password"
-          autocomplete="current-password"
-          value={password}
-          onValue={setPassword}
-          error={form.errors.password}
-          required
-        />
+        <EmailField value={email} onValue={setEmail} error={form.errors.email} required />
+        <PasswordField value={password} onValue={setPassword} error={form.errors.password} required />
         <FormError error={form.error} />
-        <button type="submit" disabled={form.sending}>
-          {form.sending ? "Signing in…" : "Sign in"}
-        </button>
+        <SubmitButton form={form} label="Sign in" busy="Signing in…" />
       </form>
       <GoogleButton />
       <ul class="auth-links">
@@ -61,9 +50,7 @@ export function SignIn() {
         <li>
           <Link href={withNext("/reset-password")}>Forgot password?</Link>
         </li>
-        <li>
-          New here? <Link href={withNext("/signup")}>Create an account</Link>
-        </li>
+        <SignUpLink />
       </ul>
     </AuthCard>
   );
@@ -77,6 +64,15 @@ export function AlreadySignedIn() {
     <p class="notice small">
       You are signed in as {me.displayName} ({me.email}). Signing in here switches accounts. <Link href={nextPath("/")}>Continue</Link>
     </p>
+  );
+}
+
+/** The way to sign-up from the sign-in pages, keeping where they were going. */
+export function SignUpLink() {
+  return (
+    <li>
+      New here? <Link href={withNext("/signup")}>Create an account</Link>
+    </li>
   );
 }
 

@@ -7,7 +7,20 @@ import { signedIn } from "../../session";
 import type { TokenResponse } from "../../types";
 import { useTitle } from "../../components/ui";
 import { AlreadySignedIn, GoogleButton } from "./SignIn";
-import { AuthCard, Field, FormError, looksLikeEmail, nextPath, PasswordHint, useForm, withNext, type FieldErrors } from "./forms";
+import {
+  AuthCard,
+  DisplayNameField,
+  EmailField,
+  FormError,
+  looksLikeEmail,
+  nextPath,
+  passwordLengthError,
+  PasswordField,
+  SubmitButton,
+  useForm,
+  withNext,
+  type FieldErrors,
+} from "../../components/forms";
 
 type Role = "listener" | "artist";
 
@@ -32,8 +45,8 @@ export function SignUp() {
   const check = (): FieldErrors => {
     const errors: FieldErrors = {};
     if (!looksLikeEmail(email)) errors.email = "Enter an email address, like name@example.com.";
-    if (password.length < 8) errors.password = "Password must be at least 8 characters.";
-    else if (password.length > 128) errors.password = "Password must be at most 128 characters.";
+    const length = passwordLengthError(password, "Password");
+    if (length) errors.password = length;
     else if (password.toLowerCase() === email.trim().toLowerCase()) errors.password = "Password must not be the email address.";
     if (!displayName.trim()) errors.displayName = "Enter the name others will see.";
     else if (displayName.trim().length > 64) errors.displayName = "Display name must be at most 64 characters.";
@@ -50,29 +63,9 @@ export function SignUp() {
     <AuthCard title="Create an account">
       <AlreadySignedIn />
       <form class="stack" ref={form.ref} noValidate onSubmit={(e) => form.submit(e, send, check)}>
-        <Field label="Email" name="email" type="email" autocomplete="email" value={email} onValue={setEmail} error={form.errors.email} required />
-        <Field
-          label="Password"
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          value={password}
-          onValue={setPassword}
-          error={form.errors.password}
-          hint={<PasswordHint />}
-          required
-        />
-        <Field
-          label="Display name"
-          name="displayName"
-          autocomplete="nickname"
-          maxLength={64}
-          value={displayName}
-          onValue={setDisplayName}
-          error={form.errors.displayName}
-          hint="The name others see on your playlists and songs."
-          required
-        />
+        <EmailField value={email} onValue={setEmail} error={form.errors.email} required />
+        <PasswordField fresh value={password} onValue={setPassword} error={form.errors.password} required />
+        <DisplayNameField value={displayName} onValue={setDisplayName} error={form.errors.displayName} required />
         <fieldset class="choice">
           <legend>I am a</legend>
           <label class="inline">
@@ -87,9 +80,7 @@ export function SignUp() {
           {form.errors.role && <p class="field-error">{form.errors.role}</p>}
         </fieldset>
         <FormError error={form.error} />
-        <button type="submit" disabled={form.sending}>
-          {form.sending ? "Creating account…" : "Create account"}
-        </button>
+        <SubmitButton form={form} label="Create account" busy="Creating account…" />
       </form>
       <GoogleButton />
       <p class="auth-links">

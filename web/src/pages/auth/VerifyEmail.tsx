@@ -7,7 +7,7 @@ import { refresh, session, updateUser, user } from "../../session";
 import type { Me } from "../../types";
 import { useTitle } from "../../components/ui";
 import { checkCode, codeErrors, requestCode, ResendButton } from "./codes";
-import { AuthCard, CodeField, FormError, useForm } from "./forms";
+import { AuthCard, CodeField, FormError, SubmitButton, useForm } from "../../components/forms";
 
 export function VerifyEmail() {
   useTitle("Verify your email");
@@ -39,9 +39,7 @@ function SendStep({ email, onSent }: { email: string; onSent: () => void }) {
         We will send a six-digit code to <strong>{email}</strong>.
       </p>
       <FormError error={form.error} />
-      <button type="submit" disabled={form.sending}>
-        {form.sending ? "Sending…" : "Send code"}
-      </button>
+      <SubmitButton form={form} label="Send code" busy="Sending…" />
     </form>
   );
 }
@@ -67,9 +65,7 @@ function VerifyStep({ email, onDone }: { email: string; onDone: () => void }) {
       <CodeField value={code} onValue={setCode} error={form.errors.code} />
       <FormError error={form.error} />
       <div class="row">
-        <button type="submit" disabled={form.sending}>
-          {form.sending ? "Verifying…" : "Verify email"}
-        </button>
+        <SubmitButton form={form} label="Verify email" busy="Verifying…" />
         <ResendButton email={email} purpose="verify_email" />
       </div>
     </form>

@@ -4,7 +4,7 @@
 import { useState } from "preact/hooks";
 import { api, ApiError } from "../../api";
 import { toast } from "../../components/ui";
-import { Field, FormError, looksLikeEmail, message, tooMany, useCooldown, useForm, type FieldErrors } from "./forms";
+import { EmailField, FormError, looksLikeEmail, message, SubmitButton, tooMany, useCooldown, useForm, type FieldErrors } from "../../components/forms";
 
 export type Purpose = "login" | "reset_password" | "verify_email";
 
@@ -37,11 +37,9 @@ export function EmailStep({
   };
   return (
     <form class="stack" ref={form.ref} noValidate onSubmit={(e) => form.submit(e, send, check)}>
-      <Field label="Email" name="email" type="email" autocomplete="email" value={email} onValue={setEmail} error={form.errors.email} required />
+      <EmailField value={email} onValue={setEmail} error={form.errors.email} required />
       <FormError error={form.error} />
-      <button type="submit" disabled={form.sending}>
-        {form.sending ? "Sending…" : submitLabel}
-      </button>
+      <SubmitButton form={form} label={submitLabel} busy="Sending…" />
     </form>
   );
 }

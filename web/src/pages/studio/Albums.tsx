@@ -2,6 +2,7 @@
 
 import { useState } from "preact/hooks";
 import { api } from "../../api";
+import { useAction } from "../../components/actions";
 import { Async, Dialog, ErrorNote, toast, type Loaded } from "../../components/ui";
 import { Link } from "../../router";
 import type { Collection, CollectionSummary } from "../../types";
@@ -70,16 +71,14 @@ function NewAlbumDialog(props: { open: boolean; onClose: () => void; onCreated: 
   const [title, setTitle] = useState("");
   const [description, setDescription] = useState("");
   const [isPublic, setIsPublic] = useState(true);
-  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const { busy, run } = useAction(setError);
   const close = () => {
     if (!busy) props.onClose();
   };
-  const submit = async (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    return run(async () => {
       const { tracks: _, ...album } = await api<Collection>("/api/albums", {
         method: "POST",
         body: { title: title.trim(), description: description.trim() || null, isPublic },
@@ -90,11 +89,7 @@ function NewAlbumDialog(props: { open: boolean; onClose: () => void; onCreated: 
       setDescription("");
       setIsPublic(true);
       props.onClose();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog open={props.open} onClose={close} title="New album">

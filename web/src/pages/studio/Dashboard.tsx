@@ -1,13 +1,14 @@
 // /studio: an artist's songs with their play counts and switches, the totals, and their albums.
 
 import { useState } from "preact/hooks";
+import { ActionsCell, TableHead, type Column } from "../../components/table";
 import { Async, Cover, duration, useLoad, useTitle, type Loaded } from "../../components/ui";
 import { Link } from "../../router";
 import type { Params } from "../../router";
 import { user } from "../../session";
-import type { CollectionSummary, Song } from "../../types";
+import type { ArtistStats, CollectionSummary, Song, SongStats } from "../../types";
 import { AlbumsSection } from "./Albums";
-import { artistStats, count, myAlbums, mySongs, type ArtistStats, type SongStats } from "./catalog";
+import { artistStats, count, myAlbums, mySongs } from "./catalog";
 import { DeleteSong, PublishButton, VisibilityBadges } from "./controls";
 
 export function Studio(_: { params: Params }) {
@@ -86,6 +87,16 @@ function EmptySongs() {
   );
 }
 
+const COLUMNS: Column[] = [
+  { label: "Cover", hidden: true },
+  { label: "Title" },
+  { label: "Duration" },
+  { label: "Visibility" },
+  { label: "Plays", num: true },
+  { label: "Listeners", num: true },
+  { label: "Actions", hidden: true },
+];
+
 function SongTable(props: { songs: Loaded<Song[]>; list: Song[]; stats: ArtistStats | undefined; albums: CollectionSummary[] }) {
   const { songs, list } = props;
   const [deleting, setDeleting] = useState<Song | null>(null);
@@ -97,25 +108,7 @@ function SongTable(props: { songs: Loaded<Song[]>; list: Song[]; stats: ArtistSt
     <>
       <div class="table-wrap">
         <table class="songs-table responsive">
-          <thead>
-            <tr>
-              <th scope="col">
-                <span class="visually-hidden">Cover</span>
-              </th>
-              <th scope="col">Title</th>
-              <th scope="col">Duration</th>
-              <th scope="col">Visibility</th>
-              <th scope="col" class="num">
-                Plays
-              </th>
-              <th scope="col" class="num">
-                Listeners
-              </th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={COLUMNS} />
           <tbody>
             {list.map((song) => {
               const s = bySong.get(song.id);
@@ -138,17 +131,15 @@ function SongTable(props: { songs: Loaded<Song[]>; list: Song[]; stats: ArtistSt
                   <td data-label="Listeners" class="num">
                     {figure(s?.listeners)}
                   </td>
-                  <td class="actions">
-                    <div class="row">
-                      <PublishButton song={song} onChange={replace} compact />
-                      <Link class="button ghost small-button" href={`/studio/songs/${song.id}`}>
-                        Edit
-                      </Link>
-                      <button type="button" class="danger small-button" aria-label={`Delete ${song.title}`} onClick={() => setDeleting(song)}>
-                        Delete
-                      </button>
-                    </div>
-                  </td>
+                  <ActionsCell>
+                    <PublishButton song={song} onChange={replace} compact />
+                    <Link class="button ghost small-button" href={`/studio/songs/${song.id}`}>
+                      Edit
+                    </Link>
+                    <button type="button" class="danger small-button" aria-label={`Delete ${song.title}`} onClick={() => setDeleting(song)}>
+                      Delete
+                    </button>
+                  </ActionsCell>
                 </tr>
               );
             })}

@@ -2,12 +2,13 @@
 
 import { useState } from "preact/hooks";
 import { api } from "../../api";
+import { useAction } from "../../components/actions";
 import { Async, Cover, ErrorNote, date, duration, toast, useLoad, useTitle, type Loaded } from "../../components/ui";
 import { Link, navigate } from "../../router";
 import type { Params } from "../../router";
 import { user } from "../../session";
-import type { CollectionSummary, Song } from "../../types";
-import { count, formatLine, myAlbums, parseTags, size, songStats, type SongStats } from "./catalog";
+import type { CollectionSummary, Song, SongStats } from "../../types";
+import { count, formatLine, myAlbums, parseTags, size, songStats } from "./catalog";
 import { AlbumSelect, DeleteSong, Field, PublishButton, VisibilityBadges, fieldError, otherErrors } from "./controls";
 
 export function StudioSong({ params }: { params: Params }) {
@@ -70,17 +71,15 @@ function Details({ song, albums, onSaved }: { song: Song; albums: Loaded<Collect
   const [genre, setGenre] = useState(song.genre ?? "");
   const [tags, setTags] = useState(song.tags.join(", "));
   const [albumId, setAlbumId] = useState(song.albumId ?? "");
-  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const { busy, run } = useAction(setError);
   const patch = changes(song, { title, genre, tags, albumId });
   const dirty = Object.keys(patch).length > 0;
 
-  const save = async (event: Event) => {
+  const save = (event: Event) => {
     event.preventDefault();
     if (!dirty) return;
-    setBusy(true);
-    setError(null);
-    try {
+    return run(async () => {
       const saved = await api<Song>(`/api/songs/${encodeURIComponent(song.id)}`, { method: "PATCH", body: patch });
       // Show what the server stored (tags come back trimmed and lower-cased).
       setTitle(saved.title);
@@ -89,11 +88,7 @@ function Details({ song, albums, onSaved }: { song: Song; albums: Loaded<Collect
       setAlbumId(saved.albumId ?? "");
       onSaved(saved);
       toast("Saved");
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

@@ -1,23 +1,9 @@
 // The studio's calls to the catalog, playlists and activity components, and the small
 // conversions between what the forms hold and what the API takes.
 
-import { api } from "../../api";
-import type { CollectionSummary, Page, Song } from "../../types";
-
-/** Play counts of one song, from the activity component (ActivitySongStats). */
-export interface SongStats {
-  songId: string;
-  plays: number;
-  completions: number;
-  skips: number;
-  listeners: number;
-}
-
-/** An artist's play counts and their sums (ActivityArtistStats). */
-export interface ArtistStats extends Omit<SongStats, "songId"> {
-  artistId: string;
-  songs: SongStats[];
-}
+import { api, query } from "../../api";
+import { allPages } from "../../components/paging";
+import type { ArtistStats, CollectionSummary, Song, SongStats } from "../../types";
 
 export function mySongs(signal?: AbortSignal): Promise<Song[]> {
   return api<{ items: Song[] }>("/api/songs/artist/my-songs", { signal }).then((page) => page.items);
@@ -27,17 +13,8 @@ export function mySongs(signal?: AbortSignal): Promise<Song[]> {
  * Every album of the caller's. The route pages by 100 at most; an artist with more than a few
  * hundred albums is not a case worth more requests, so this stops after ten pages.
  */
-export async function myAlbums(signal?: AbortSignal): Promise<CollectionSummary[]> {
-  const albums: CollectionSummary[] = [];
-  let cursor: string | null = null;
-  for (let page = 0; page < 10; page++) {
-    const path: string = `/api/albums/user/my-albums?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-    const answer: Page<CollectionSummary> = await api<Page<CollectionSummary>>(path, { signal });
-    albums.push(...answer.items);
-    cursor = answer.nextCursor;
-    if (!cursor) break;
-  }
-  return albums;
+export function myAlbums(signal?: AbortSignal): Promise<CollectionSummary[]> {
+  return allPages<CollectionSummary>((cursor) => `/api/albums/user/my-albums${query({ limit: 100, cursor })}`, 10, signal);
 }
 
 export function artistStats(artistId: string, signal?: AbortSignal): Promise<ArtistStats> {

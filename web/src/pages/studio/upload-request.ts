@@ -2,7 +2,7 @@
 // request body has been sent, and a song can be a hundred megabytes. Errors come back as the
 // same `ApiError`s `api()` throws, so the form shows them the same way.
 
-import { ApiError, accessToken } from "../../api";
+import { ApiError, accessToken, problemFrom } from "../../api";
 import { refresh } from "../../session";
 import type { Song } from "../../types";
 
@@ -31,7 +31,7 @@ export function uploadSong(form: FormData, onProgress: (sent: number) => void): 
         }
       }
       if (answer.status === 201 || answer.status === 200) return JSON.parse(answer.responseText) as Song;
-      throw problem(answer);
+      throw problemFrom(answer.status, answer.statusText, answer.getResponseHeader("Retry-After"), answer.responseText);
     }
   })();
   return {
@@ -69,24 +69,6 @@ function send(
 
 function cancelledError(): ApiError {
   return new ApiError(0, "Cancelled", "Upload cancelled.");
-}
-
-/** The problem+json answer as an ApiError, exactly as `api()` reads one. */
-function problem(xhr: XMLHttpRequest): ApiError {
-  const retryAfter = Number(xhr.getResponseHeader("Retry-After")) || null;
-  try {
-    const body = JSON.parse(xhr.responseText);
-    return new ApiError(
-      xhr.status,
-      body.title ?? xhr.statusText,
-      body.detail ?? body.title ?? xhr.statusText,
-      Array.isArray(body.errors) ? body.errors : [],
-      retryAfter,
-    );
-  } catch {
-    const text = xhr.status >= 500 ? "Spindle had a problem answering. Try again in a moment." : xhr.statusText;
-    return new ApiError(xhr.status, xhr.statusText || "Error", text, [], retryAfter);
-  }
 }
 
 export function isCancelled(error: unknown): boolean {

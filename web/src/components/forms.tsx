@@ -1,12 +1,13 @@
-// What every account form shares: labelled fields with their hint and error, a hook that sends
+// What every account form shares (sign-in, sign-up, reset, the account page): labelled fields
+// with their hint and error, the email, password and name fields they repeat, a hook that sends
 // a form once at a time and puts the API's complaints next to the fields they are about, and
 // where to go after signing in (the `next` parameter, kept only when it is a path of this app).
 
 import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
-import { ApiError, describe } from "../../api";
-import { location } from "../../router";
-import "../../accounts.css";
+import { ApiError, describe } from "../api";
+import { location } from "../router";
+import "../accounts.css";
 
 export type FieldErrors = Record<string, ComponentChildren>;
 
@@ -80,6 +81,58 @@ export function Field({ label, value, onValue, error, hint, ...input }: InputPro
 
 export function PasswordHint() {
   return <>8 to 128 characters, not a common password and not your email address.</>;
+}
+
+type ValueProps = { value: string; onValue: (value: string) => void; error?: ComponentChildren; required?: boolean };
+
+export function EmailField(props: ValueProps) {
+  return <Field label="Email" name="email" type="email" autocomplete="email" {...props} />;
+}
+
+/**
+ * A password input; `fresh` for one being chosen (the password manager offers a new one, and
+ * the rules show as its hint), else one being typed in.
+ */
+export function PasswordField({ label = "Password", name = "password", fresh, ...props }: ValueProps & { label?: string; name?: string; fresh?: boolean }) {
+  return (
+    <Field
+      label={label}
+      name={name}
+      type="password"
+      autocomplete={fresh ? "new-password" : "current-password"}
+      hint={fresh ? <PasswordHint /> : undefined}
+      {...props}
+    />
+  );
+}
+
+export function DisplayNameField(props: ValueProps) {
+  return (
+    <Field
+      label="Display name"
+      name="displayName"
+      autocomplete="nickname"
+      maxLength={64}
+      hint="The name others see on your playlists and songs."
+      {...props}
+    />
+  );
+}
+
+/** The API's length rule for a new password, checked before sending; `label` names the field. */
+export function passwordLengthError(password: string, label: string): string | undefined {
+  if (password.length < 8) return `${label} must be at least 8 characters.`;
+  if (password.length > 128) return `${label} must be at most 128 characters.`;
+  return undefined;
+}
+
+/** The form's submit button, saying `busy` and disabled while the form is sent. */
+export function SubmitButton({ form, label, busy, disabled }: { form: Pick<Form, "sending">; label: string; busy: string; disabled?: boolean }) {
+  return (
+    <button type="submit" disabled={form.sending || disabled}>
+      {form.sending ? busy : label}
+    </button>
+  );
 }
 
 /** The six digits of a one-time code, with the keyboard and autofill phones offer for them. */
