@@ -8,7 +8,7 @@ import type { Params } from "../../router";
 import { user } from "../../session";
 import type { ArtistStats, CollectionSummary, Song, SongStats } from "../../types";
 import { AlbumsSection } from "./Albums";
-import { artistStats, count, myAlbums, mySongs } from "./catalog";
+import { artistStats, myAlbums, mySongs } from "./catalog";
 import { DeleteSong, PublishButton, VisibilityBadges } from "./controls";
 
 export function Studio(_: { params: Params }) {
@@ -45,7 +45,7 @@ export function Studio(_: { params: Params }) {
 }
 
 function Totals({ songs, stats }: { songs: Song[] | undefined; stats: Loaded<ArtistStats> }) {
-  const figure = (n: number | undefined) => (n === undefined ? "—" : count(n));
+  const figure = (n: number | undefined) => (n === undefined ? "—" : n.toLocaleString());
   const listed = songs?.filter((s) => s.isPublic && s.isVisible).length;
   return (
     <section class="card totals" aria-label="Totals">
@@ -103,7 +103,7 @@ function SongTable(props: { songs: Loaded<Song[]>; list: Song[]; stats: ArtistSt
   const bySong = new Map<string, SongStats>(props.stats?.songs.map((s) => [s.songId, s]) ?? []);
   const albumTitle = new Map(props.albums.map((a) => [a.id, a.title]));
   const replace = (next: Song) => songs.set(list.map((s) => (s.id === next.id ? next : s)));
-  const figure = (n: number | undefined) => (props.stats ? count(n ?? 0) : "—");
+  const figure = (n: number | undefined) => (props.stats ? (n ?? 0).toLocaleString() : "—");
   return (
     <>
       <div class="table-wrap">

@@ -8,7 +8,7 @@ import { Link, navigate } from "../../router";
 import type { Params } from "../../router";
 import { user } from "../../session";
 import type { CollectionSummary, Song, SongStats } from "../../types";
-import { count, formatLine, myAlbums, parseTags, size, songStats } from "./catalog";
+import { formatLine, myAlbums, parseTags, size, songStats } from "./catalog";
 import { AlbumSelect, DeleteSong, Field, PublishButton, VisibilityBadges, fieldError, otherErrors } from "./controls";
 
 export function StudioSong({ params }: { params: Params }) {
@@ -150,12 +150,12 @@ function Stats({ song, stats }: { song: Song; stats: Loaded<SongStats> }) {
             {rows.map(([label, key]) => (
               <div key={key}>
                 <dt>{label}</dt>
-                <dd>{count(s[key] as number)}</dd>
+                <dd>{(s[key] as number).toLocaleString()}</dd>
               </div>
             ))}
             <div>
               <dt>Streams started</dt>
-              <dd>{count(song.playCount)}</dd>
+              <dd>{song.playCount.toLocaleString()}</dd>
             </div>
           </dl>
         )}

@@ -74,6 +74,3 @@ export function size(bytes: number): string {
   return `${value.toLocaleString(undefined, { maximumFractionDigits: 1 })} ${unit}`;
 }
 
-export function count(n: number): string {
-  return n.toLocaleString();
-}
