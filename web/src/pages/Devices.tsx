@@ -58,7 +58,7 @@ function DeviceRow({ device, onChange }: { device: Device; onChange: () => void 
       <div>
         <strong>{device.name}</strong>
         {isThis && <span class="tag">This browser</span>}
-        {device.isActive && <span class="tag active">Playing</span>}
+        {device.isActive && <span class="tag active">{state.value?.playing ? "Playing" : "Active, paused"}</span>}
         <div class="muted small">
           {device.kind} · last seen {ago(device.lastSeenAt)}
         </div>
