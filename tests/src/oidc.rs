@@ -193,6 +193,7 @@ struct Shared {
     port: u16,
     client_id: String,
     client_secret: String,
+    redirect_url: String,
     state: Mutex<State>,
 }
 
@@ -216,6 +217,17 @@ impl OidcProvider {
 
     /// Starts a provider that knows one client, `client_id` with `client_secret`.
     pub async fn start_for(client_id: &str, client_secret: &str) -> Self {
+        Self::start_with(client_id, client_secret, REDIRECT_URL).await
+    }
+
+    /// Starts a provider for client [`CLIENT_ID`] whose registered redirect URI is
+    /// `redirect_url` instead of [`REDIRECT_URL`]: for a real browser, which must come back
+    /// to the app it started from.
+    pub async fn start_redirecting_to(redirect_url: &str) -> Self {
+        Self::start_with(CLIENT_ID, CLIENT_SECRET, redirect_url).await
+    }
+
+    async fn start_with(client_id: &str, client_secret: &str, redirect_url: &str) -> Self {
         // The keys first: generating them takes a moment, once per process.
         let _ = keys();
         let listener = TcpListener::bind("127.0.0.1:0")
@@ -226,6 +238,7 @@ impl OidcProvider {
             port,
             client_id: client_id.to_string(),
             client_secret: client_secret.to_string(),
+            redirect_url: redirect_url.to_string(),
             state: Mutex::new(State::default()),
         });
         let server = shared.clone();
@@ -280,9 +293,9 @@ impl OidcProvider {
         &self.shared.client_secret
     }
 
-    /// The registered redirect URI, [`REDIRECT_URL`].
-    pub fn redirect_url(&self) -> &'static str {
-        REDIRECT_URL
+    /// The registered redirect URI ([`REDIRECT_URL`] unless started with another).
+    pub fn redirect_url(&self) -> &str {
+        &self.shared.redirect_url
     }
 
     /// The `kid` of the provider's signing key (the JWK thumbprint of its public key).
@@ -308,7 +321,7 @@ impl OidcProvider {
             ("oidc_jwks_url", self.jwks_url()),
             ("oidc_token_origin", self.origin()),
             ("oidc_jwks_origin", self.origin()),
-            ("oidc_redirect_url", REDIRECT_URL.to_string()),
+            ("oidc_redirect_url", self.redirect_url().to_string()),
         ]
         .into_iter()
         .map(|(name, value)| (name.to_string(), value))
@@ -686,7 +699,7 @@ fn authorize(shared: &Shared, request: &Request) -> Response {
     let Some(redirect_uri) = get("redirect_uri") else {
         return Response::error(400, "invalid_request", "redirect_uri is missing");
     };
-    if redirect_uri != REDIRECT_URL {
+    if redirect_uri != shared.redirect_url {
         return Response::error(
             400,
             "redirect_uri_mismatch",

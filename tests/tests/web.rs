@@ -3,11 +3,15 @@
 //! Chromium (`web/e2e/`, driven by playwright-core), run against an app started here.
 
 use spindle_tests::accounts::{self, PASSWORD};
+use spindle_tests::oidc::{Identity, OidcProvider};
 use spindle_tests::{TestApp, repo_root, spawn_app, spawn_app_with};
 use std::process::Stdio;
 
 /// The operator token the browser tests read the dev outbox's one-time codes with.
 const OPS_TOKEN: &str = "e2e-operator";
+
+/// Who the test OpenID provider signs in as.
+const GOOGLE_NAME: &str = "Gina Google";
 
 fn assert_problem(response: &spindle_tests::TestResponse, status: u16) {
     assert_eq!(response.status, status, "{}", response.text());
@@ -176,7 +180,8 @@ async fn paths_cannot_leave_the_mount() {
 /// The web player's tests in headless Chromium (`web/e2e/*.test.mjs`): the user stories (an
 /// artist uploads a generated song and sees its duration; a listener finds it by search, plays,
 /// seeks, makes a playlist with it; a second browser of the same listener pauses it and the
-/// first stops within two seconds), sign-in by emailed code and password reset, and axe-core
+/// first stops within two seconds), sign-in by emailed code, with Google (a local OpenID
+/// provider) and password reset, and axe-core
 /// accessibility scans with a keyboard-only run of the player. Screenshots go to
 /// `SPINDLE_SCREENSHOTS` when set.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,12 +191,18 @@ async fn the_web_player_works_in_a_real_browser() {
         std::path::Path::new(&chromium).is_file(),
         "{chromium} is missing: the README's test command (scripts/test) installs Debian's chromium"
     );
-    let app = spawn_app_with(&[
+    let mut app = spawn_app_with(&[
         ("admin_emails", "admin@example.com"),
         ("ops_token", OPS_TOKEN),
     ])
     .await;
     accounts::register_admin(&app, "admin@example.com").await;
+    // Google sign-in against a local OpenID provider that sends the browser back to this app.
+    let provider = OidcProvider::start_redirecting_to(&app.url("/api/auth/google/callback")).await;
+    provider.next_login(Identity::new("google-e2e", "gina@example.com", GOOGLE_NAME));
+    let mut variables = provider.variables();
+    variables.push(("public_url".into(), app.url("")));
+    app.restart(variables).await;
 
     let output = run_e2e(&app, &chromium).await;
 
@@ -223,6 +234,7 @@ async fn run_e2e(app: &TestApp, chromium: &str) -> std::process::Output {
         .env("SPINDLE_ADMIN_EMAIL", "admin@example.com")
         .env("SPINDLE_ADMIN_PASSWORD", PASSWORD)
         .env("SPINDLE_OPS_TOKEN", OPS_TOKEN)
+        .env("SPINDLE_GOOGLE_NAME", GOOGLE_NAME)
         .stdin(Stdio::null())
         .output()
         .await
