@@ -905,6 +905,7 @@ mod tests {
             port: 1,
             client_id: CLIENT_ID.into(),
             client_secret: CLIENT_SECRET.into(),
+            redirect_url: REDIRECT_URL.into(),
             state: Mutex::new(State::default()),
         }
     }
