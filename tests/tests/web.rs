@@ -83,6 +83,57 @@ async fn hashed_assets_are_kept_for_a_year() {
 }
 
 #[tokio::test]
+async fn text_files_come_compressed_when_the_client_accepts_it() {
+    let app = spawn_app().await;
+    let script = entry_script(&app.get("/").await.text());
+    let on_disk = |suffix: &str| {
+        let name = format!("{}{suffix}", script.trim_start_matches('/'));
+        std::fs::read(repo_root().join("web/dist").join(name)).unwrap()
+    };
+    let get = |accept: &'static str| {
+        let request = app.request(reqwest::Method::GET, &script);
+        app.send(if accept.is_empty() {
+            request
+        } else {
+            request.header("accept-encoding", accept)
+        })
+    };
+
+    let plain = get("").await;
+    let br = get("gzip, deflate, br").await;
+    let gzip = get("br;q=0, gzip").await;
+
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.body.as_ref(), on_disk("").as_slice());
+    assert_eq!(br.header("content-encoding").as_deref(), Some("br"));
+    assert_eq!(br.body.as_ref(), on_disk(".br").as_slice());
+    assert_eq!(gzip.header("content-encoding").as_deref(), Some("gzip"));
+    assert_eq!(gzip.body.as_ref(), on_disk(".gz").as_slice());
+    assert!(
+        br.body.len() < plain.body.len() / 2,
+        "{} of {} bytes",
+        br.body.len(),
+        plain.body.len()
+    );
+    for answer in [&plain, &br, &gzip] {
+        assert_eq!(answer.header("vary").as_deref(), Some("accept-encoding"));
+        assert_eq!(answer.content_type().as_deref(), Some("text/javascript"));
+    }
+    let etags: std::collections::HashSet<_> = [&plain, &br, &gzip]
+        .iter()
+        .map(|a| a.header("etag"))
+        .collect();
+    assert_eq!(etags.len(), 3, "each encoding has its own validator");
+    let page = app
+        .send(
+            app.request(reqwest::Method::GET, "/songs/x")
+                .header("accept-encoding", "br"),
+        )
+        .await;
+    assert_eq!(page.header("content-encoding").as_deref(), Some("br"));
+}
+
+#[tokio::test]
 async fn app_paths_get_the_page_so_the_browser_can_route_them() {
     let app = spawn_app().await;
     let root = app.get("/").await.text();

@@ -29,6 +29,33 @@ pub fn read(rel: &str) -> Option<Vec<u8>> {
     }
 }
 
+/// The file in the best encoding the client accepts among those the build wrote beside it
+/// (`NAME.br`, `NAME.gz`), with that encoding's name; else the file itself, with None.
+pub fn read_encoded(
+    rel: &str,
+    accept_encoding: Option<&str>,
+) -> Option<(Vec<u8>, Option<&'static str>)> {
+    for (encoding, suffix) in [("br", "br"), ("gzip", "gz")] {
+        if accepts(accept_encoding.unwrap_or(""), encoding) {
+            if let Some(bytes) = read(&format!("{rel}.{suffix}")) {
+                return Some((bytes, Some(encoding)));
+            }
+        }
+    }
+    read(rel).map(|bytes| (bytes, None))
+}
+
+/// Whether an `Accept-Encoding` list names `encoding` without `q=0`.
+fn accepts(header: &str, encoding: &str) -> bool {
+    header.split(',').any(|item| {
+        let mut parts = item.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("");
+        let refused =
+            parts.any(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()) == Some(0.0));
+        name.eq_ignore_ascii_case(encoding) && !refused
+    })
+}
+
 /// A path whose last segment has no extension is one of the app's pages (`/songs/01J…`);
 /// one with an extension (`/assets/x.js`, `/cover.png`) is a file that is not there.
 pub fn looks_like_page(rel: &str) -> bool {
@@ -78,6 +105,16 @@ mod tests {
         for (path, want) in cases {
             assert_eq!(relative_path(path).as_deref(), want, "{path}");
         }
+    }
+
+    #[test]
+    fn accept_encoding_is_read_with_its_weights() {
+        assert!(accepts("gzip, deflate, br", "br"));
+        assert!(accepts("GZIP;q=0.5", "gzip"));
+        assert!(!accepts("br;q=0, gzip", "br"));
+        assert!(!accepts("br;q=0.0", "br"));
+        assert!(!accepts("identity", "gzip"));
+        assert!(!accepts("", "br"));
     }
 
     #[test]

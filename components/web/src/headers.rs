@@ -9,8 +9,19 @@ use spin_sdk::http::Response;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
-pub fn file(rel: &str, bytes: Vec<u8>, if_none_match: Option<&str>, head: bool) -> Response {
-    let etag = format!("\"{:016x}\"", fnv1a(&bytes));
+/// `bytes` are the file `rel` in `encoding` (None: as it is).
+pub fn file(
+    rel: &str,
+    (bytes, encoding): (Vec<u8>, Option<&str>),
+    if_none_match: Option<&str>,
+    head: bool,
+) -> Response {
+    // Each encoding is another representation, so another validator.
+    let etag = format!(
+        "\"{:016x}{}\"",
+        fnv1a(&bytes),
+        encoding.map(|e| format!("-{e}")).unwrap_or_default()
+    );
     let cache = if rel.starts_with("assets/") {
         IMMUTABLE
     } else {
@@ -22,7 +33,11 @@ pub fn file(rel: &str, bytes: Vec<u8>, if_none_match: Option<&str>, head: bool) 
         .header("content-type", content_type)
         .header("cache-control", cache)
         .header("etag", etag.as_str())
+        .header("vary", "accept-encoding")
         .header("x-content-type-options", "nosniff");
+    if let Some(encoding) = encoding {
+        builder.header("content-encoding", encoding);
+    }
     if content_type.starts_with("text/html") {
         builder
             .header("content-security-policy", content_security_policy())

@@ -9,6 +9,9 @@
 //! | `/api/...` no component has      | a problem `404`                                            |
 //! | a path with a dot, not there     | a problem `404`                                            |
 //! | another method                   | a problem `405`                                            |
+//!
+//! Text files come Brotli- or gzip-encoded when the client accepts it and the build wrote
+//! `NAME.br` / `NAME.gz` beside them (`web/scripts/compress.mjs`), with `Vary: Accept-Encoding`.
 
 mod files;
 mod headers;
@@ -36,16 +39,19 @@ fn handle(req: Request) -> Response {
         return Problem::bad_request("the path is not a file name").into_response();
     };
     let if_none_match = req.header("if-none-match").and_then(|h| h.as_str());
-    match files::read(&rel) {
-        Some(bytes) => headers::file(&rel, bytes, if_none_match, head),
-        None if files::looks_like_page(&rel) => match files::read("index.html") {
-            Some(bytes) => headers::file("index.html", bytes, if_none_match, head),
-            None => Problem::new(
-                503,
-                "the web player is not built (run `cd web && npm ci && npm run build`)",
-            )
-            .into_response(),
-        },
+    let accept_encoding = req.header("accept-encoding").and_then(|h| h.as_str());
+    match files::read_encoded(&rel, accept_encoding) {
+        Some(file) => headers::file(&rel, file, if_none_match, head),
+        None if files::looks_like_page(&rel) => {
+            match files::read_encoded("index.html", accept_encoding) {
+                Some(file) => headers::file("index.html", file, if_none_match, head),
+                None => Problem::new(
+                    503,
+                    "the web player is not built (run `cd web && npm ci && npm run build`)",
+                )
+                .into_response(),
+            }
+        }
         None => Problem::not_found("no such file").into_response(),
     }
 }
