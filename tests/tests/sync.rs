@@ -781,6 +781,14 @@ async fn commands_are_validated_before_they_are_accepted() {
             json!({ "commandId": id(), "type": "transfer", "arguments": {} }),
             "arguments.toDeviceId",
         ),
+        (
+            json!({ "commandId": id(), "type": "jump", "arguments": {} }),
+            "arguments.entryId",
+        ),
+        (
+            json!({ "commandId": id(), "type": "jump", "arguments": { "entryId": "" } }),
+            "arguments.entryId",
+        ),
     ];
     for (body, field) in &cases {
         let response = api
@@ -823,6 +831,37 @@ async fn commands_that_cannot_apply_are_rejected_with_a_reason() {
     let state = api.state(&alice.token).await;
     assert_eq!(version_of(&state), 0, "rejections change nothing: {state}");
     assert_eq!(state["playing"], false);
+}
+
+#[tokio::test]
+async fn jump_plays_one_entry_of_the_queue_even_a_song_queued_twice() {
+    let app = spawn_app().await;
+    let api = Api::new(&app);
+    let alice = listener(&app, "Alice").await;
+    let phone = api.device(&alice, "Phone", "phone").await;
+    api.apply(
+        &phone,
+        "set_queue",
+        json!({ "songIds": ["s1", "s2", "s1"] }),
+    )
+    .await;
+    api.apply(&phone, "pause", Value::Null).await;
+    let queue = api.state(&alice.token).await["queue"].clone();
+    let second_s1 = queue[2]["entryId"].as_str().unwrap().to_string();
+
+    api.apply(&phone, "jump", json!({ "entryId": second_s1 }))
+        .await;
+
+    let state = api.state(&alice.token).await;
+    assert_eq!(state["currentEntryId"], second_s1.as_str(), "{state}");
+    assert_eq!(state["playing"], true);
+    assert_eq!(state["queue"], queue, "the queue stays as it was");
+    let id = api
+        .command(&phone, "jump", json!({ "entryId": "e999" }))
+        .await;
+    let done = api.settled(&alice.token, &id).await;
+    assert_eq!(done["status"], "rejected", "{done}");
+    assert_eq!(done["reason"], "unknown_entry");
 }
 
 #[tokio::test]

@@ -127,6 +127,23 @@ test("an artist uploads, a listener plays on two devices", async (t) => {
     );
   });
 
+  await t.test("the queue can hold a song twice and play either entry", async () => {
+    await player.getByRole("searchbox", { name: "Search" }).fill(title);
+    await player.getByRole("button", { name: `Add ${title} to queue` }).first().click();
+    const bar = player.getByRole("contentinfo", { name: "Player" });
+    await bar.getByRole("button", { name: "Queue" }).click();
+    const entries = player.getByRole("dialog").getByRole("listitem");
+    await until("two entries in the queue", async () => (await entries.count()) === 2);
+    assert.equal(await entries.nth(0).getByRole("button").getAttribute("aria-current"), "true");
+    await entries.nth(1).getByRole("button").click();
+    await until("the first device to play again", async () => !(await audio(player)).paused);
+    await bar.getByRole("button", { name: "Queue" }).click();
+    await until("the second entry to be the current one", async () =>
+      (await player.getByRole("dialog").getByRole("listitem").nth(1).getByRole("button").getAttribute("aria-current")) === "true",
+    );
+    await player.keyboard.press("Escape");
+  });
+
   await t.test("the main screens render without errors", async () => {
     await player.getByRole("link", { name: "Home", exact: true }).click();
     await until("the home page", () => player.getByRole("heading", { level: 2 }).first().isVisible());

@@ -34,6 +34,7 @@ pub const TYPES: &[&str] = &[
     "set_volume",
     "set_shuffle",
     "set_repeat",
+    "jump",
 ];
 
 pub fn type_name(action: &SyncAction) -> &'static str {
@@ -49,6 +50,7 @@ pub fn type_name(action: &SyncAction) -> &'static str {
         SyncAction::SetVolume(_) => "set_volume",
         SyncAction::SetShuffle(_) => "set_shuffle",
         SyncAction::SetRepeat(_) => "set_repeat",
+        SyncAction::Jump(_) => "jump",
     }
 }
 
@@ -87,6 +89,20 @@ fn action(
             Some(SyncAction::Play(song))
         }
         "pause" => Some(SyncAction::Pause),
+        "jump" => {
+            let entry: Option<String> = args.required("entryId", "a queue entry id");
+            match entry {
+                Some(id) if song_id_ok(&id) => Some(SyncAction::Jump(id)),
+                Some(_) => {
+                    args.error(
+                        "entryId",
+                        "must be a queue entry id (1 to 64 visible characters)",
+                    );
+                    None
+                }
+                None => None,
+            }
+        }
         "next" => Some(SyncAction::Next),
         "previous" => Some(SyncAction::Previous),
         "seek" => args

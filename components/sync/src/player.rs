@@ -226,6 +226,18 @@ impl Player {
                 self.reshuffle();
             }
             SyncAction::SetRepeat(mode) => self.repeat = (*mode).into(),
+            SyncAction::Jump(entry_id) => {
+                if !self.queue.iter().any(|e| &e.entry_id == entry_id) {
+                    return Err(reject(
+                        "unknown_entry",
+                        "that entry is not in the queue (any more)",
+                    ));
+                }
+                // The shuffled order stays: only where playback is in it moves.
+                self.jump(Some(entry_id.clone()), now);
+                self.playing = true;
+                self.make_active(sender);
+            }
         }
         Ok(())
     }
@@ -393,6 +405,28 @@ mod tests {
         p.apply(&SyncAction::Play(None), &ME, 9_000, |_| true)
             .unwrap();
         assert_eq!(p.position_at(10_000), 5_000);
+    }
+
+    #[test]
+    fn jump_plays_that_entry_and_keeps_the_shuffled_order() {
+        let mut p = queued(&["a", "b", "a", "c"]);
+        p.apply(&SyncAction::SetShuffle(true), &ME, 1_500, |_| true)
+            .unwrap();
+        let order = p.order.clone();
+        p.apply(&SyncAction::Pause, &ME, 2_000, |_| true).unwrap();
+        p.apply(&SyncAction::Jump("e3".into()), &ME, 4_000, |_| true)
+            .unwrap();
+        assert_eq!(
+            p.current.as_deref(),
+            Some("e3"),
+            "the second `a`, not the first"
+        );
+        assert!(p.playing);
+        assert_eq!(p.position_at(4_500), 500);
+        assert_eq!(p.order, order);
+        let gone = p.apply(&SyncAction::Jump("e99".into()), &ME, 5_000, |_| true);
+        assert_eq!(gone.unwrap_err().reason, "unknown_entry");
+        assert_eq!(p.current.as_deref(), Some("e3"));
     }
 
     #[test]

@@ -39,7 +39,7 @@ export function QueueDialog({ onDone }: { onDone: () => void }) {
                 aria-current={isCurrent ? "true" : undefined}
                 disabled={song === null}
                 onClick={() => {
-                  jumpTo(entry.index);
+                  jumpTo(entryId);
                   onDone();
                 }}
               >

@@ -130,8 +130,7 @@ export function playHere(): void {
 }
 
 /** Plays the queue's entry at `index` (the API has no jump, so the queue is set again from it). */
-export function jumpTo(index: number): void {
-  const s = state.peek();
-  if (!s || !s.queue[index]) return;
-  void send("set_queue", { songIds: s.queue.map((e) => e.songId), startIndex: index });
+/** Plays one entry of the queue; the queue and the shuffled order stay as they are. */
+export function jumpTo(entryId: string): void {
+  void send("jump", { entryId });
 }

@@ -60,7 +60,8 @@ export type CommandType =
   | "transfer"
   | "set_volume"
   | "set_shuffle"
-  | "set_repeat";
+  | "set_repeat"
+  | "jump";
 
 export interface Command {
   commandId: string;
@@ -68,7 +69,7 @@ export interface Command {
   arguments?: Record<string, unknown>;
   /** Server time when it was sent: the optimistic change happens then. */
   at: number;
-  /** The sending device, which `play` and `set_queue` make active when none is. */
+  /** The sending device, which `play`, `set_queue` and `jump` make active when none is. */
   from: string;
 }
 
@@ -128,6 +129,11 @@ export function applyCommand(state: SyncState, command: Command): SyncState {
       return { ...state, shuffle: !!args.shuffle };
     case "set_repeat":
       return { ...state, repeat: args.repeat as Repeat };
+    case "jump": {
+      const entryId = args.entryId as string;
+      if (!state.queue.some((e) => e.entryId === entryId)) return state;
+      return current({ ...state, ...claim, playing: true, positionMs: 0, positionAt: at }, entryId);
+    }
   }
 }
 
