@@ -87,7 +87,9 @@ export function seconds(text) {
 export async function shot(page, name) {
   if (!shotsDir) return;
   mkdirSync(shotsDir, { recursive: true });
-  // Not "networkidle": the player's long poll keeps a request open all the time.
+  // Not "networkidle": the player's long poll keeps a request open all the time. Toasts of
+  // earlier steps would cover the screen.
+  await page.addStyleTag({ content: ".toasts { display: none !important; }" });
   await page.evaluate(() => document.fonts.ready);
   await page.waitForTimeout(400);
   await page.screenshot({ path: join(shotsDir, `${name}.png`) });
