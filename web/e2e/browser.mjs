@@ -89,10 +89,11 @@ export async function shot(page, name) {
   mkdirSync(shotsDir, { recursive: true });
   // Not "networkidle": the player's long poll keeps a request open all the time. Toasts of
   // earlier steps would cover the screen.
-  await page.addStyleTag({ content: ".toasts { display: none !important; }" });
+  const hide = await page.addStyleTag({ content: ".toasts { display: none !important; }" });
   await page.evaluate(() => document.fonts.ready);
   await page.waitForTimeout(400);
   await page.screenshot({ path: join(shotsDir, `${name}.png`) });
+  await hide.evaluate((style) => style.remove());
 }
 
 /** The admin account the runner made (an admin needs a verified email named in `admin_emails`). */
