@@ -1,10 +1,12 @@
 //! Finding a request's file under the mount: a safe relative path, the file's bytes, and
 //! whether a missing path is a page of the app (served `index.html`) or a missing file.
 
+use spindle_shared::http::percent_decode_path;
+
 /// The request path as a path relative to the mount, percent-decoded; `index.html` for `/`.
 /// None for what cannot name a file inside it (`..`, NUL, bad escapes).
 pub fn relative_path(path: &str) -> Option<String> {
-    let decoded = percent_decode(path)?;
+    let decoded = percent_decode_path(path)?;
     let mut parts = Vec::new();
     for part in decoded.split('/') {
         match part {
@@ -63,23 +65,6 @@ pub fn looks_like_page(rel: &str) -> bool {
     !last.contains('.') || last == "index.html"
 }
 
-fn percent_decode(path: &str) -> Option<String> {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = path.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +80,7 @@ mod tests {
             ("/songs/01J/", Some("songs/01J/index.html")),
             ("//favicon.svg", Some("favicon.svg")),
             ("/a%20b.txt", Some("a b.txt")),
+            ("/a+b.txt", Some("a+b.txt")),
             ("/../etc/passwd", None),
             ("/assets/%2e%2e/%2e%2e/x", None),
             ("/a%00b", None),

@@ -313,17 +313,31 @@ pub fn query_pairs(query: &str) -> Result<Vec<(String, String)>, Problem> {
 /// Decodes `%XX` escapes and `+` (a space, as in forms); `None` for a broken escape or bytes
 /// that are not UTF-8.
 pub fn percent_decode(value: &str) -> Option<String> {
+    decode(value, true)
+}
+
+/// Decodes the `%XX` escapes of a URL path, where `+` is itself; `None` as
+/// [`percent_decode`].
+pub fn percent_decode_path(path: &str) -> Option<String> {
+    decode(path, false)
+}
+
+fn decode(value: &str, plus_is_space: bool) -> Option<String> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
+                let hex = bytes.get(i + 1..i + 3)?;
+                // Two hex digits: `from_str_radix` alone would also take a sign (`%+5`).
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
                 i += 3;
             }
-            b'+' => {
+            b'+' if plus_is_space => {
                 out.push(b' ');
                 i += 1;
             }
@@ -393,8 +407,10 @@ mod tests {
             vec![("k".into(), value.into()), ("x".into(), "".into())]
         );
         assert_eq!(percent_decode("a+b%2b").as_deref(), Some("a b+"));
-        for bad in ["%", "%4", "%zz", "%ff"] {
+        assert_eq!(percent_decode_path("a+b%2B").as_deref(), Some("a+b+"));
+        for bad in ["%", "%4", "%zz", "%ff", "%+5", "%-1"] {
             assert!(percent_decode(bad).is_none(), "{bad}");
+            assert!(percent_decode_path(bad).is_none(), "{bad}");
             assert_eq!(query_pairs(&format!("k={bad}")).unwrap_err().status, 400);
         }
     }
