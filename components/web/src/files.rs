@@ -38,10 +38,10 @@ pub fn read_encoded(
     accept_encoding: Option<&str>,
 ) -> Option<(Vec<u8>, Option<&'static str>)> {
     for (encoding, suffix) in [("br", "br"), ("gzip", "gz")] {
-        if accepts(accept_encoding.unwrap_or(""), encoding) {
-            if let Some(bytes) = read(&format!("{rel}.{suffix}")) {
-                return Some((bytes, Some(encoding)));
-            }
+        if accepts(accept_encoding.unwrap_or(""), encoding)
+            && let Some(bytes) = read(&format!("{rel}.{suffix}"))
+        {
+            return Some((bytes, Some(encoding)));
         }
     }
     read(rel).map(|bytes| (bytes, None))
