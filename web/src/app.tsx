@@ -2,7 +2,7 @@
 // page for the current path, the player bar and the toasts.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api } from "./api";
+import { accessToken, api } from "./api";
 import { NotificationBell } from "./components/NotificationBell";
 import { Toasts } from "./components/ui";
 import { PlayerBar } from "./player/PlayerBar";
@@ -150,6 +150,8 @@ function AccountMenu() {
 }
 
 export async function signOut(): Promise<void> {
+  // A refresh due now happens first, so logout sends the refresh token that is still good.
+  await accessToken();
   const refreshToken = session.value?.refreshToken;
   try {
     await api("/api/auth/logout", { method: "POST", body: { refreshToken } });

@@ -39,6 +39,15 @@ export function Link({ href, onClick, ...rest }: LinkProps) {
 
 export type Params = Record<string, string>;
 
+/** A path segment decoded; a broken escape (`%E0`) stays as it is rather than throwing. */
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 /** The first pattern matching `path`, with its parameters, in table order. */
 export function match<T>(table: [string, T][], path: string): { value: T; params: Params } | null {
   const parts = path.replace(/\/+$/, "").split("/");
@@ -46,7 +55,7 @@ export function match<T>(table: [string, T][], path: string): { value: T; params
     const want = pattern.replace(/\/+$/, "").split("/");
     if (want.length !== parts.length) continue;
     const params: Params = {};
-    if (want.every((w, i) => (w.startsWith(":") ? ((params[w.slice(1)] = decodeURIComponent(parts[i])), parts[i] !== "") : w === parts[i]))) {
+    if (want.every((w, i) => (w.startsWith(":") ? ((params[w.slice(1)] = decode(parts[i])), parts[i] !== "") : w === parts[i]))) {
       return { value, params };
     }
   }

@@ -77,10 +77,12 @@ export function refresh(stale: string): Promise<Session | null> {
       body: JSON.stringify({ refreshToken: current.refreshToken }),
     }).catch(() => null);
     if (answer === null) return current; // offline: keep the session, the request fails
-    if (!answer.ok) {
-      if (answer.status === 401 || answer.status === 403) signedOut();
+    if (answer.status === 401 || answer.status === 403) {
+      signedOut();
       return null;
     }
+    // Server trouble (5xx, 429): the session itself is fine; this request fails as offline does.
+    if (!answer.ok) return current;
     signedIn((await answer.json()) as TokenResponse);
     return session.value;
   }).finally(() => {

@@ -17,7 +17,7 @@ export function signInFirst(): void {
 }
 
 /** Every playlist the caller may add songs to (a few pages at most, newest first). */
-export async function editablePlaylists(signal?: AbortSignal): Promise<CollectionSummary[]> {
+async function editablePlaylists(signal?: AbortSignal): Promise<CollectionSummary[]> {
   const mine = await allPages<CollectionSummary>((cursor) => `/api/playlists/mine${query({ limit: 100, cursor })}`, 5, signal);
   return mine.filter((p) => p.access === "owner" || p.access === "editor");
 }

@@ -12,7 +12,7 @@ import { duration } from "./ui";
 import "../browse.css";
 
 /** The cover route of a playlist or album; `share` opens a private playlist's through its link. */
-export function coverUrl(c: Pick<CollectionSummary, "id" | "kind" | "updatedAt">, share?: string): string {
+function coverUrl(c: Pick<CollectionSummary, "id" | "kind" | "updatedAt">, share?: string): string {
   const base = `/api/${c.kind === "album" ? "albums" : "playlists"}/${c.id}/cover`;
   // updatedAt changes with a new cover, so a fresh upload is not hidden by the browser's cache.
   const q = new URLSearchParams({ v: c.updatedAt });
@@ -64,7 +64,7 @@ export function CollectionCover({ collection, size = 160, share }: { collection:
   );
 }
 
-export function accessLabel(access: CollectionSummary["access"]): string | null {
+function accessLabel(access: CollectionSummary["access"]): string | null {
   if (access === "owner") return "owner";
   if (access === "editor") return "editor";
   if (access === "viewer") return "shared";

@@ -24,7 +24,7 @@ interface ShareLink {
 }
 
 /** The address to hand out: this app's page for the link, not the API's. */
-export function shareUrl(token: string): string {
+function shareUrl(token: string): string {
   return `${window.location.origin}/shared/${encodeURIComponent(token)}`;
 }
 

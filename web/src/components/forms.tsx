@@ -12,7 +12,7 @@ import "../accounts.css";
 export type FieldErrors = Record<string, ComponentChildren>;
 
 /** "is required" from the API, or a whole sentence, as a sentence that names the field. */
-export function sentence(text: string, label?: string): string {
+function sentence(text: string, label?: string): string {
   const trimmed = text.trim();
   const starts = /^(is|must|are|has|was)\b/.test(trimmed);
   const whole = starts && label ? `${label} ${trimmed}` : trimmed;
@@ -79,7 +79,7 @@ export function Field({ label, value, onValue, error, hint, ...input }: InputPro
   );
 }
 
-export function PasswordHint() {
+function PasswordHint() {
   return <>8 to 128 characters, not a common password and not your email address.</>;
 }
 

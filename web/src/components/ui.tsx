@@ -5,6 +5,7 @@ import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { describe, request } from "../api";
 import { session } from "../session";
+import { hue } from "./colour";
 import type { Song } from "../types";
 
 export interface Loaded<T> {
@@ -113,9 +114,17 @@ export function when(value: string | undefined | null): string {
  * of a song only its artist may see (private, hidden) fails at first: then it is fetched with
  * the token and shown from a blob URL.
  */
-export function Cover({ song, size = 48 }: { song: Pick<Song, "id" | "title" | "hasCover">; size?: number }) {
+export function Cover({ song, size = 48 }: { song: CoverSong; size?: number }) {
+  // Keyed by song: a new song starts from its own URL, never shows the last one's blob.
+  return song.hasCover ? <CoverImage key={song.id} song={song} size={size} /> : <CoverPlaceholder song={song} size={size} />;
+}
+
+type CoverSong = Pick<Song, "id" | "title" | "hasCover">;
+
+function CoverImage({ song, size }: { song: CoverSong; size: number }) {
   const [src, setSrc] = useState<string | null>(`/api/songs/${song.id}/cover`);
-  useEffect(() => setSrc(`/api/songs/${song.id}/cover`), [song.id]);
+  const mounted = useRef(true);
+  useEffect(() => () => void (mounted.current = false), []);
   useEffect(() => () => {
     if (src?.startsWith("blob:")) URL.revokeObjectURL(src);
   }, [src]);
@@ -123,17 +132,20 @@ export function Cover({ song, size = 48 }: { song: Pick<Song, "id" | "title" | "
     if (src?.startsWith("blob:") || !session.value) return setSrc(null);
     try {
       const answer = await request(`/api/songs/${song.id}/cover`, { headers: { Accept: "image/*" } });
-      setSrc(URL.createObjectURL(await answer.blob()));
+      const url = URL.createObjectURL(await answer.blob());
+      if (mounted.current) setSrc(url);
+      else URL.revokeObjectURL(url);
     } catch {
-      setSrc(null);
+      if (mounted.current) setSrc(null);
     }
   };
-  if (song.hasCover && src) {
-    return <img class="cover" src={src} alt="" width={size} height={size} loading="lazy" onError={withToken} />;
-  }
-  const hue = [...song.id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 0);
+  if (!src) return <CoverPlaceholder song={song} size={size} />;
+  return <img class="cover" src={src} alt="" width={size} height={size} loading="lazy" onError={withToken} />;
+}
+
+function CoverPlaceholder({ song, size }: { song: CoverSong; size: number }) {
   return (
-    <span class="cover placeholder" style={{ width: size, height: size, background: `hsl(${hue} 45% 30%)` }} aria-hidden="true">
+    <span class="cover placeholder" style={{ width: size, height: size, background: `hsl(${hue(song.id)} 45% 30%)` }} aria-hidden="true">
       {song.title.slice(0, 1).toUpperCase()}
     </span>
   );

@@ -111,7 +111,7 @@ function NotificationItem({ note, inbox }: { note: Notification; inbox: Paged<No
  * public address, which may differ from the address this tab uses (a dev server, a proxy), so
  * a link to one of the app's own pages opens in place. Anything else opens as a normal link.
  */
-export function inAppPath(link: string): string | null {
+function inAppPath(link: string): string | null {
   let url: URL;
   try {
     url = new URL(link, window.location.origin);

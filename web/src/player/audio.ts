@@ -2,9 +2,10 @@
 // every member's device in a room. It follows the state: the song, playing or paused, and the
 // position (seeking when it drifts more than a second from the shared one).
 
-import { effect, signal } from "@preact/signals";
+import { computed, effect, signal } from "@preact/signals";
 import { api, describe } from "../api";
 import { toast } from "../components/ui";
+import { user } from "../session";
 import { serverNow } from "./clock";
 import { songs } from "./songs";
 import { positionAt } from "./state";
@@ -34,6 +35,12 @@ let lastCorrection = 0;
 let failures: number[] = [];
 
 const urls = new Map<string, StreamUrl>();
+// The signed URLs were made for one user: another (or none) starts without them.
+const userId = computed(() => user.value?.id ?? null);
+effect(() => {
+  void userId.value;
+  urls.clear();
+});
 
 /**
  * A signed URL with at least half a minute left: each new one counts a play in the catalog, so
@@ -67,7 +74,6 @@ async function load(songId: string, fresh = false): Promise<void> {
 }
 
 function unload(): void {
-  if (!state.peek()) urls.clear(); // signed out: the URLs were made for that user
   loadToken++;
   loadedSong.value = null;
   url = null;

@@ -36,27 +36,20 @@ function signInFirst(): boolean {
 }
 
 /**
- * The device that plays is another one, and it still answers. A closed tab stays active until
- * the server times it out (a minute): one not seen for longer than its polls take is gone.
+ * Whether this device should take over: another device is the active one, and it no longer
+ * answers. A closed tab stays active until the server times it out (a minute): one not seen
+ * for longer than its polls take is gone.
  */
-async function activeElsewhere(): Promise<boolean> {
-  const s = serverState.peek();
-  const me = deviceId.peek();
-  if (!s || s.scope !== "user" || !s.activeDeviceId || s.activeDeviceId === me) return false;
-  try {
-    const active = (await loadDevices()).find((d) => d.id === s.activeDeviceId);
-    return !!active && serverNow() - Date.parse(active.lastSeenAt) < 40_000;
-  } catch {
-    return true;
-  }
-}
-
-/** Whether this device should take over: nothing else that is alive plays. */
 async function takeOver(): Promise<boolean> {
   const s = serverState.peek();
   const me = deviceId.peek();
   if (!s || s.scope !== "user" || !me || !s.activeDeviceId || s.activeDeviceId === me) return false;
-  return !(await activeElsewhere());
+  try {
+    const active = (await loadDevices()).find((d) => d.id === s.activeDeviceId);
+    return !active || serverNow() - Date.parse(active.lastSeenAt) >= 40_000;
+  } catch {
+    return false;
+  }
 }
 
 /** Replaces the queue with `songs` and plays from `start` (here, unless another device plays). */
@@ -129,7 +122,6 @@ export function playHere(): void {
   if (deviceId.peek()) transferTo(deviceId.peek()!, true);
 }
 
-/** Plays the queue's entry at `index` (the API has no jump, so the queue is set again from it). */
 /** Plays one entry of the queue; the queue and the shuffled order stay as they are. */
 export function jumpTo(entryId: string): void {
   void send("jump", { entryId });

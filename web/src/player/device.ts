@@ -14,7 +14,7 @@ export const deviceId = signal<string | null>(null);
 const key = (userId: string) => `spindle.device.${userId}`;
 
 /** A name people recognise in a device list, like "Chrome on Linux". */
-export function deviceName(ua = navigator.userAgent): string {
+function deviceName(ua = navigator.userAgent): string {
   const browser = /Edg\//.test(ua)
     ? "Edge"
     : /OPR\//.test(ua)
@@ -61,6 +61,8 @@ export async function ensureDevice(userId: string, signal?: AbortSignal): Promis
     body: { name, kind: "web" },
     signal,
   });
+  // Signed out (or told to start over) while registering: the poll that asked is gone.
+  signal?.throwIfAborted();
   localStorage.setItem(key(userId), device.id);
   return (deviceId.value = device.id);
 }

@@ -158,30 +158,3 @@ function current(state: SyncState, entryId: string | null): SyncState {
     currentSongId: index >= 0 ? state.queue[index].songId : null,
   };
 }
-
-/** A fresh state before anything was ever commanded. */
-export function emptyState(scope: "user" | "room", now: number): SyncState {
-  return {
-    version: 0,
-    scope,
-    roomCode: null,
-    queue: [],
-    currentEntryId: null,
-    currentIndex: null,
-    currentSongId: null,
-    positionMs: 0,
-    positionAt: now,
-    playing: false,
-    playbackRate: 1,
-    shuffle: false,
-    playOrder: [],
-    repeat: "off",
-    volume: 100,
-    activeDeviceId: null,
-    changedByDeviceId: null,
-    changedAt: now,
-    lastCommandId: null,
-    serverTime: now,
-    room: null,
-  };
-}

@@ -85,7 +85,11 @@ export async function send(type: CommandType, args?: Record<string, unknown>, op
     return false;
   }
   const command: Command = { commandId: newCommandId(), type, arguments: args, at: serverNow(), from: me };
-  if (options.quiet) quiet.add(command.commandId);
+  if (options.quiet) {
+    quiet.add(command.commandId);
+    // Refusals come within moments; an applied command's id need not be kept.
+    setTimeout(() => quiet.delete(command.commandId), 60_000);
+  }
   pending.value = [...pending.value, command];
   // A command whose state never shows up (lost, or overtaken by another device's) stops
   // being shown after a while: the server's state wins.
@@ -193,6 +197,8 @@ async function poll(id: string, stopped: AbortSignal): Promise<void> {
       connected.value = true;
       if (answer.status === 304 || roomCode.value !== scope) continue;
       const next = (await answer.json()) as SyncState;
+      // Told to stop, or to follow another scope, while the body was read: not this state.
+      if (woken.signal.aborted || roomCode.value !== scope) continue;
       since = next.version;
       receive(next);
     } catch (error) {
@@ -212,7 +218,8 @@ async function poll(id: string, stopped: AbortSignal): Promise<void> {
       // Registering fails only when the account has all the devices it may have.
       if (error instanceof ApiError && error.status === 409 && failures === 1) toast(describe(error), "error");
       const retryAfter = error instanceof ApiError && error.retryAfter ? error.retryAfter * 1000 : 0;
-      await sleep(Math.max(retryAfter, Math.min(30_000, 1000 * 2 ** Math.min(failures, 5)) * (0.75 + Math.random() / 2)), stopped);
+      // `woken`, not `stopped`: a wake-up (reconnect, another room) cuts the back-off short too.
+      await sleep(Math.max(retryAfter, Math.min(30_000, 1000 * 2 ** Math.min(failures, 5)) * (0.75 + Math.random() / 2)), woken.signal);
     } finally {
       stopped.removeEventListener("abort", onStop);
     }
@@ -248,17 +255,26 @@ window.addEventListener("pagehide", () => {
 });
 
 function newCommandId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return randomId("web", 16);
+}
+
+/** `prefix-` and `bytes` random bytes in hex: ids the client makes (commands, listens). */
+export function randomId(prefix: string, bytes: number): string {
+  const random = crypto.getRandomValues(new Uint8Array(bytes));
+  return `${prefix}-${Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 function sleep(ms: number, abort?: AbortSignal): Promise<void> {
   return new Promise((done) => {
     const timer = setTimeout(done, ms);
-    abort?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      done();
-    });
+    abort?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        done();
+      },
+      { once: true },
+    );
   });
 }
 

@@ -7,7 +7,7 @@ import { api, ApiError } from "../api";
 import { audio, loadedSong } from "./audio";
 import { deviceId } from "./device";
 import { songs } from "./songs";
-import { audible } from "./sync";
+import { audible, randomId } from "./sync";
 
 interface Listen {
   id: string;
@@ -39,9 +39,7 @@ function moveOn(l: Listen): void {
 }
 
 function begin(songId: string): Listen {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  const id = `l-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
-  return (listen = { id, songId, played: false, completed: false, lastMs: 0 });
+  return (listen = { id: randomId("l", 12), songId, played: false, completed: false, lastMs: 0 });
 }
 
 audio.addEventListener("timeupdate", () => {

@@ -96,7 +96,7 @@ let googleProbe: Promise<boolean> | null = null;
  * Whether Google sign-in is configured, asked once per page load: the start route redirects
  * (seen by fetch as an opaque redirect) when it is, and answers 404 when it is not.
  */
-export function googleConfigured(): Promise<boolean> {
+function googleConfigured(): Promise<boolean> {
   googleProbe ??= fetch("/api/auth/google", { redirect: "manual" }).then(
     (answer) => answer.type === "opaqueredirect",
     () => false,
