@@ -74,8 +74,19 @@ impl Problem {
             ..Self::new(429, "too many requests; try again later")
         }
     }
+    /// An unexpected failure (storage, encoding, configuration): its message goes to the
+    /// component's log, not to the caller. A database that stayed locked past the host's wait
+    /// is a 503 to retry.
     pub fn internal(detail: impl Into<String>) -> Self {
-        Self::new(500, detail)
+        let detail = detail.into();
+        eprintln!("internal error: {detail}");
+        if detail.contains("database is locked") || detail.contains("database is busy") {
+            return Self {
+                retry_after: Some(1),
+                ..Self::new(503, "the database is busy; try again")
+            };
+        }
+        Self::new(500, "an internal error; it is in the component's log")
     }
 
     /// 422 naming each invalid field.
@@ -112,18 +123,10 @@ fn title(status: u16) -> &'static str {
     }
 }
 
-/// An unexpected failure (storage, encoding): its message goes to the component's log, not to
-/// the caller. A database that stayed locked past the host's wait is a 503 to retry.
+/// The error strings of storage and encoding calls: see [`Problem::internal`].
 impl From<String> for Problem {
     fn from(detail: String) -> Self {
-        eprintln!("internal error: {detail}");
-        if detail.contains("database is locked") || detail.contains("database is busy") {
-            return Self {
-                retry_after: Some(1),
-                ..Self::new(503, "the database is busy; try again")
-            };
-        }
-        Self::internal("an internal error; it is in the component's log")
+        Self::internal(detail)
     }
 }
 
@@ -166,6 +169,21 @@ mod tests {
         assert_eq!(json["status"], 422);
         assert_eq!(json["errors"][1]["field"], "password");
         assert!(json.get("retry_after").is_none());
+    }
+
+    #[test]
+    fn internal_failures_keep_their_detail_out_of_the_answer() {
+        let hidden = Problem::internal("SELECT secret FROM keys: no such table");
+        assert_eq!(hidden.status, 500);
+        assert!(
+            !hidden
+                .detail
+                .as_deref()
+                .unwrap_or_default()
+                .contains("secret")
+        );
+        let busy = Problem::from("media database: database is locked".to_string());
+        assert_eq!((busy.status, busy.retry_after), (503, Some(1)));
     }
 
     #[test]
