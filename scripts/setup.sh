@@ -72,18 +72,25 @@ node_is_recent() {
              process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a >= 23 ? 0 : 1)' 2>/dev/null
 }
 # Debian 12's nodejs is 18. The npm registry carries Node's own binaries (the packages the
-# `node` package installs from), so an older system Node fetches Node 22 once with its npm and
-# runs npm itself on the new one.
+# `node` package installs from) and npm itself with its dependencies bundled, so an older
+# system Node fetches Node 22 and npm 10 once with its npm. (Debian's own npm cannot run on
+# another Node: its dependencies live where only Debian's node looks.)
 if ! node_is_recent; then
     node_cache="${XDG_CACHE_HOME:-$HOME/.cache}/spindle/node"
-    if ! PATH="$node_cache/bin:$PATH" node_is_recent; then
+    if ! PATH="$node_cache/bin:$PATH" node_is_recent || [ ! -f "$node_cache/lib/npm/bin/npm-cli.js" ]; then
         arch="$(node -p process.arch)"
-        say "Node.js $(node --version) is too old for Vite: fetching node-linux-$arch@22 from the npm registry into $node_cache"
-        rm -rf "$node_cache" && mkdir -p "$node_cache"
-        (cd "$node_cache" && npm pack --silent "node-linux-$arch@22" >/dev/null && tar xzf node-linux-*.tgz --strip-components=1 && rm node-linux-*.tgz)
-        npm_cli="$(readlink -f "$(command -v npm)")"
-        printf '#!/bin/sh\nexec "%s/bin/node" "%s" "$@"\n' "$node_cache" "$npm_cli" >"$node_cache/bin/npm"
-        chmod +x "$node_cache/bin/npm"
+        say "Node.js $(node --version) is too old for Vite: fetching node-linux-$arch@22 and npm@10 from the npm registry into $node_cache"
+        rm -rf "$node_cache" && mkdir -p "$node_cache/lib/npm"
+        (
+            cd "$node_cache"
+            npm pack --silent "node-linux-$arch@22" "npm@10" >/dev/null
+            tar xzf node-linux-*.tgz --strip-components=1 && rm node-linux-*.tgz
+            tar xzf npm-*.tgz --strip-components=1 -C lib/npm && rm npm-*.tgz
+        )
+        rm -f "$node_cache/bin/npm" "$node_cache/bin/npx"
+        printf '#!/bin/sh\nexec "%s/bin/node" "%s/lib/npm/bin/npm-cli.js" "$@"\n' "$node_cache" "$node_cache" >"$node_cache/bin/npm"
+        printf '#!/bin/sh\nexec "%s/bin/node" "%s/lib/npm/bin/npx-cli.js" "$@"\n' "$node_cache" "$node_cache" >"$node_cache/bin/npx"
+        chmod +x "$node_cache/bin/npm" "$node_cache/bin/npx"
     fi
     export PATH="$node_cache/bin:$PATH"
 fi
