@@ -126,3 +126,16 @@ export function describe(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The API's message for `field`, when `error` named it. */
+export function fieldError(error: unknown, field: string): string | undefined {
+  return error instanceof ApiError ? error.field(field) : undefined;
+}
+
+/** The error without the messages shown next to their fields (null when those say it all). */
+export function otherErrors(error: unknown, shown: string[]): unknown {
+  if (!(error instanceof ApiError) || error.errors.length === 0) return error;
+  const rest = error.errors.filter((e) => !shown.includes(e.field));
+  if (rest.length === 0) return null;
+  return new ApiError(error.status, error.title, rest.map((e) => `${e.field}: ${e.message}`).join("; "), rest, error.retryAfter);
+}

@@ -2,19 +2,13 @@
 // change (their own and those they edit), and a short form to make a new one on the way.
 
 import { useState } from "preact/hooks";
-import { api, ApiError, query } from "../api";
-import { location, navigate } from "../router";
+import { api, ApiError, fieldError, query } from "../api";
 import { user } from "../session";
 import type { CollectionSummary, Song } from "../types";
 import { useAction } from "./actions";
 import { allPages } from "./paging";
+import { signInFirst } from "./signin";
 import { Dialog, ErrorNote, toast, useLoad } from "./ui";
-
-/** Sends a signed-out visitor to sign in, coming back here afterwards. */
-export function signInFirst(): void {
-  const here = location.value.pathname + location.value.search;
-  navigate(`/signin?next=${encodeURIComponent(here)}`);
-}
 
 /** Every playlist the caller may add songs to (a few pages at most, newest first). */
 async function editablePlaylists(signal?: AbortSignal): Promise<CollectionSummary[]> {
@@ -121,7 +115,7 @@ function NewPlaylistInline({ disabled, onCreated }: { disabled: boolean; onCreat
       await onCreated(created);
     });
   }
-  const titleError = error instanceof ApiError ? error.field("title") : undefined;
+  const titleError = fieldError(error, "title");
   return (
     <form class="stack new-inline" onSubmit={submit}>
       <h3>New playlist</h3>

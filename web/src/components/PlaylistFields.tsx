@@ -2,7 +2,7 @@
 // playlist's details form both ask for them, with the API's complaints next to each.
 
 import type { ComponentChildren } from "preact";
-import { ApiError } from "../api";
+import { fieldError } from "../api";
 import { ErrorNote } from "./ui";
 
 export interface PlaylistValues {
@@ -26,8 +26,8 @@ export function PlaylistFields({
   error: unknown;
   children?: ComponentChildren;
 }) {
-  const titleError = error instanceof ApiError ? error.field("title") : undefined;
-  const descriptionError = error instanceof ApiError ? error.field("description") : undefined;
+  const titleError = fieldError(error, "title");
+  const descriptionError = fieldError(error, "description");
   const set = (change: Partial<PlaylistValues>) => onChange({ ...values, ...change });
   return (
     <>

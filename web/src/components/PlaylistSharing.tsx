@@ -2,12 +2,13 @@
 // its share links, which open it read-only to anyone holding one.
 
 import { useState } from "preact/hooks";
-import { api, ApiError, describe } from "../api";
+import { api, ApiError, describe, fieldError } from "../api";
 import { navigate } from "../router";
 import { user } from "../session";
-import type { Collection, PublicProfile } from "../types";
+import type { Collection } from "../types";
 import { useAction } from "./actions";
 import { date, ErrorNote, toast, useLoad } from "./ui";
+import { displayName } from "./users";
 import "../browse.css";
 
 interface Collaborator {
@@ -26,21 +27,6 @@ interface ShareLink {
 /** The address to hand out: this app's page for the link, not the API's. */
 function shareUrl(token: string): string {
   return `${window.location.origin}/shared/${encodeURIComponent(token)}`;
-}
-
-const names = new Map<string, Promise<string>>();
-
-/** A user's display name (asked once per page load); their id when auth does not know them. */
-function displayName(id: string): Promise<string> {
-  let name = names.get(id);
-  if (!name) {
-    name = api<PublicProfile>(`/api/users/${encodeURIComponent(id)}`, { auth: false }).then(
-      (p) => p.displayName,
-      () => id,
-    );
-    names.set(id, name);
-  }
-  return name;
 }
 
 export function Collaborators({ playlist }: { playlist: Collection }) {
@@ -112,15 +98,15 @@ function AddCollaborator({ playlistId, onAdded }: { playlistId: string; onAdded:
       onAdded();
     });
   }
-  const fieldError = error instanceof ApiError ? (error.field("userId") ?? (error.status === 409 ? error.detail : undefined)) : undefined;
+  const userIdError = fieldError(error, "userId") ?? (error instanceof ApiError && error.status === 409 ? error.detail : undefined);
   return (
     <form class="stack" onSubmit={submit}>
       <label>
         User id
-        <input value={userId} required aria-invalid={fieldError ? true : undefined} onInput={(e) => setUserId(e.currentTarget.value)} />
+        <input value={userId} required aria-invalid={userIdError ? true : undefined} onInput={(e) => setUserId(e.currentTarget.value)} />
       </label>
-      {fieldError && <p class="field-error">{fieldError}</p>}
-      {error && !fieldError ? <ErrorNote error={error} /> : null}
+      {userIdError && <p class="field-error">{userIdError}</p>}
+      {error && !userIdError ? <ErrorNote error={error} /> : null}
       <p class="muted small">Ask them for their user id: it is on their account page.</p>
       <div>
         <button type="submit" class="ghost" disabled={busy || !userId.trim()}>

@@ -26,8 +26,9 @@ import { addToQueue, current, playSongs } from "../player";
 import { Link } from "../router";
 import { user } from "../session";
 import type { Song } from "../types";
-import { AddToPlaylistDialog, signInFirst } from "./AddToPlaylist";
+import { AddToPlaylistDialog } from "./AddToPlaylist";
 import { Icon } from "./icons";
+import { signInFirst } from "./signin";
 import { Cover, duration } from "./ui";
 import "../browse.css";
 

@@ -2,7 +2,7 @@
 // preferences, and ending every session.
 
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../api";
+import { api, ApiError, fieldError } from "../api";
 import { Link, navigate } from "../router";
 import { signedOut, updateUser, user } from "../session";
 import type { Me } from "../types";
@@ -208,7 +208,8 @@ function GenreChips({ saved, onSaved }: { saved: string[]; onSaved: (genres: str
       onSaved(answer.genres);
       toast("Favourite genres saved.");
     } catch (err) {
-      setError(err instanceof ApiError && err.field("genres") ? new Error(`Genres ${err.field("genres")}.`) : err);
+      const genresError = fieldError(err, "genres");
+      setError(genresError ? new Error(`Genres ${genresError}.`) : err);
     } finally {
       setSending(false);
     }

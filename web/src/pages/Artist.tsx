@@ -2,18 +2,19 @@
 
 import { useState } from "preact/hooks";
 import { api, ApiError, describe } from "../api";
-import { signInFirst } from "../components/AddToPlaylist";
 import { CollectionTiles } from "../components/Collections";
 import { hueOf } from "../components/colour";
 import { PlayCounts } from "../components/PlayCounts";
 import { count } from "../components/recommendations";
 import { Shelf } from "../components/Shelf";
+import { signInFirst } from "../components/signin";
 import { queue, SongList } from "../components/SongList";
+import { artistStats } from "../components/stats";
 import { Async, toast, useLoad, useTitle } from "../components/ui";
 import { playSongs } from "../player";
 import type { Params } from "../router";
 import { user } from "../session";
-import type { ArtistProfile, ArtistStats, CollectionSummary, Page } from "../types";
+import type { ArtistProfile, CollectionSummary, Page } from "../types";
 import { NotFound } from "./Song";
 import "../browse.css";
 
@@ -102,7 +103,7 @@ function AlbumsShelf({ artistId }: { artistId: string }) {
 }
 
 function StatsShelf({ artistId }: { artistId: string }) {
-  const stats = useLoad((signal) => api<ArtistStats>(`/api/artists/${encodeURIComponent(artistId)}/stats`, { signal }), [artistId]);
+  const stats = useLoad((signal) => artistStats(artistId, signal), [artistId]);
   return (
     <Shelf title="Listening" state={stats} isEmpty={() => false} empty="">
       {(s) => <PlayCounts stats={s} />}

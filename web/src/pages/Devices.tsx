@@ -1,7 +1,7 @@
 // The listener's devices: which one plays, when each was last seen; rename, remove, play on one.
 
 import { useEffect, useState } from "preact/hooks";
-import { api, type ApiError } from "../api";
+import { api, fieldError } from "../api";
 import { Async, Dialog, ErrorNote, toast, useLoad, useTitle } from "../components/ui";
 import { transferTo } from "../player/controls";
 import { deviceId, forgetDevice } from "../player/device";
@@ -90,7 +90,7 @@ function RenameForm({ device, onDone }: { device: Device; onDone: () => void }) 
   const [name, setName] = useState(device.name);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const fieldError = (error as ApiError | null)?.field?.("name");
+  const nameError = fieldError(error, "name");
   return (
     <form
       class="row"
@@ -110,8 +110,8 @@ function RenameForm({ device, onDone }: { device: Device; onDone: () => void }) 
     >
       <label>
         Device name
-        <input value={name} maxLength={64} required onInput={(e) => setName(e.currentTarget.value)} aria-invalid={!!fieldError} />
-        {fieldError && <span class="field-error">{fieldError}</span>}
+        <input value={name} maxLength={64} required onInput={(e) => setName(e.currentTarget.value)} aria-invalid={!!nameError} />
+        {nameError && <span class="field-error">{nameError}</span>}
       </label>
       <button type="submit" disabled={busy}>
         Save
@@ -119,7 +119,7 @@ function RenameForm({ device, onDone }: { device: Device; onDone: () => void }) 
       <button type="button" class="ghost" onClick={onDone} disabled={busy}>
         Cancel
       </button>
-      {!fieldError && <ErrorNote error={error} />}
+      {!nameError && <ErrorNote error={error} />}
     </form>
   );
 }

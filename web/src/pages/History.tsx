@@ -4,9 +4,11 @@ import { api, query } from "../api";
 import { playSongs } from "../player";
 import { Link } from "../router";
 import type { Song } from "../types";
+import { Icon } from "../components/icons";
 import { PagedList, usePaged } from "../components/paging";
 import { count } from "../components/recommendations";
 import { ago, Async, Cover, duration, ErrorNote, useLoad, useTitle } from "../components/ui";
+import { displayName } from "../components/users";
 import "../accounts.css";
 
 interface Listen {
@@ -72,7 +74,7 @@ function ListenRow({ listen }: { listen: Listen }) {
       </div>
       {song ? (
         <button type="button" class="icon play" aria-label={`Play ${song.title}`} onClick={() => playSongs([song])}>
-          ▶
+          <Icon name="play" />
         </button>
       ) : (
         <span class="play-spacer" />
@@ -168,9 +170,7 @@ async function topNames(stats: MyStats, signal: AbortSignal) {
   const songs = new Map(found.map((s) => [s.id, s]));
   const artists = new Map(found.map((s) => [s.artistId, s.artistName]));
   const missing = stats.topArtists.map((a) => a.artistId).filter((id) => !artists.has(id));
-  const profiles = await Promise.all(
-    missing.map((id) => api<{ displayName: string }>(`/api/users/${id}`, { signal, auth: false }).then((p) => p.displayName, () => null)),
-  );
+  const profiles = await Promise.all(missing.map((id) => displayName(id, null)));
   missing.forEach((id, i) => profiles[i] && artists.set(id, profiles[i]));
   return { songs, artists };
 }

@@ -4,12 +4,13 @@
 // never overwritten: a 412 loads the latest version and says so.
 
 import { useState } from "preact/hooks";
-import { api, ApiError, request } from "../api";
+import { api, ApiError, fieldError, request } from "../api";
 import { useAction } from "../components/actions";
 import { CollectionHero, songsOf } from "../components/Collections";
 import { PlaylistFields, playlistBody, type PlaylistValues } from "../components/PlaylistFields";
 import { Collaborators, LeavePlaylist, ShareLinks } from "../components/PlaylistSharing";
 import { Icon } from "../components/icons";
+import { signInPath } from "../components/signin";
 import { queue, SongList } from "../components/SongList";
 import { Async, Dialog, ErrorNote, toast, useLoad, useTitle } from "../components/ui";
 import { Link, navigate, type Params } from "../router";
@@ -274,7 +275,7 @@ function CoverForm({ playlist, onChange, onStale }: ViewProps) {
     send(form, "Cover updated");
   }
 
-  const coverError = error instanceof ApiError ? error.field("cover") : undefined;
+  const coverError = fieldError(error, "cover");
   return (
     <section class="card" aria-labelledby="cover">
       <h2 id="cover">Cover</h2>
@@ -373,7 +374,7 @@ export function SharedPlaylistPage({ params }: { params: Params }) {
                   Add all to queue
                 </button>
               ) : (
-                <Link class="button ghost" href={`/signin?next=${encodeURIComponent(`/shared/${token}`)}`}>
+                <Link class="button ghost" href={signInPath(`/shared/${token}`)}>
                   Sign in to listen
                 </Link>
               )}

@@ -2,7 +2,7 @@
 // is in and online, lets the host choose who controls playback, and leaves.
 
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../api";
+import { api, ApiError, fieldError } from "../api";
 import { Async, ErrorNote, toast, useLoad, useTitle } from "../components/ui";
 import { declinedRooms, followRoom, roomCode, state } from "../player/sync";
 import "../player/player.css";
@@ -48,7 +48,8 @@ function CreateRoom() {
   const [controlMode, setControlMode] = useState<ControlMode>("host");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const err = error instanceof ApiError ? error : null;
+  const nameError = fieldError(error, "name");
+  const modeError = fieldError(error, "controlMode");
   return (
     <form
       class="card stack"
@@ -70,8 +71,8 @@ function CreateRoom() {
       <h2>Open a room</h2>
       <label>
         Room name
-        <input value={name} maxLength={64} placeholder="Listening room" onInput={(e) => setName(e.currentTarget.value)} aria-invalid={!!err?.field("name")} />
-        {err?.field("name") && <span class="field-error">{err.field("name")}</span>}
+        <input value={name} maxLength={64} placeholder="Listening room" onInput={(e) => setName(e.currentTarget.value)} aria-invalid={!!nameError} />
+        {nameError && <span class="field-error">{nameError}</span>}
       </label>
       <label>
         Who controls playback
@@ -79,9 +80,9 @@ function CreateRoom() {
           <option value="host">Only me (the host)</option>
           <option value="everyone">Everyone in the room</option>
         </select>
-        {err?.field("controlMode") && <span class="field-error">{err.field("controlMode")}</span>}
+        {modeError && <span class="field-error">{modeError}</span>}
       </label>
-      {!err?.field("name") && !err?.field("controlMode") && <ErrorNote error={error} />}
+      {!nameError && !modeError && <ErrorNote error={error} />}
       <button type="submit" disabled={busy}>
         {busy ? "Opening…" : "Create room"}
       </button>

@@ -5,12 +5,14 @@ import { AddToPlaylistButton } from "../components/AddToPlaylist";
 import { PlayCounts } from "../components/PlayCounts";
 import { similarReason, type Similar } from "../components/recommendations";
 import { Shelf, SongTiles } from "../components/Shelf";
+import { signInPath } from "../components/signin";
 import { queue } from "../components/SongList";
+import { songStats } from "../components/stats";
 import { Async, Cover, duration, date, useLoad, useTitle } from "../components/ui";
 import { playSongs } from "../player";
-import { Link, location, type Params } from "../router";
+import { Link, type Params } from "../router";
 import { user } from "../session";
-import type { Collection, Song, SongStats } from "../types";
+import type { Collection, Song } from "../types";
 import "../browse.css";
 
 export function SongPage({ params }: { params: Params }) {
@@ -26,7 +28,6 @@ export function SongPage({ params }: { params: Params }) {
 
 /** A 404: the API answers the same for what does not exist and what the caller may not see. */
 export function NotFound({ what }: { what: string }) {
-  const here = location.value.pathname + location.value.search;
   return (
     <section class="page narrow">
       <h1>No such {what}</h1>
@@ -34,7 +35,7 @@ export function NotFound({ what }: { what: string }) {
       {!user.value && (
         <p>
           If someone sent you the link, sign in first.{" "}
-          <Link class="button" href={`/signin?next=${encodeURIComponent(here)}`}>
+          <Link class="button" href={signInPath()}>
             Sign in
           </Link>
         </p>
@@ -97,7 +98,7 @@ function AlbumLink({ id }: { id: string }) {
 }
 
 function Stats({ songId }: { songId: string }) {
-  const stats = useLoad((signal) => api<SongStats>(`/api/songs/${encodeURIComponent(songId)}/stats`, { signal }), [songId]);
+  const stats = useLoad((signal) => songStats(songId, signal), [songId]);
   if (stats.error) return <p class="muted small">Play counts are not available right now.</p>;
   if (!stats.data) return <p class="muted small" aria-busy="true">Loading play counts…</p>;
   return <PlayCounts stats={stats.data} skips={false} />;

@@ -2,7 +2,7 @@
 // revision the row was read at (If-Match), so a change made meanwhile is not overwritten blind.
 
 import { useState } from "preact/hooks";
-import { ApiError } from "../../api";
+import { ApiError, query } from "../../api";
 import { useAction } from "../../components/actions";
 import { ErrorNote, date, toast } from "../../components/ui";
 import { Link } from "../../router";
@@ -15,7 +15,7 @@ type Kind = "playlist" | "album";
 
 export function Collections({ kind }: { kind: Kind }) {
   const plural = kind === "playlist" ? "Playlists" : "Albums";
-  const list = usePaged<CollectionSummary>((cursor) => `/api/admin/${kind}s?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, [kind]);
+  const list = usePaged<CollectionSummary>((cursor) => `/api/admin/${kind}s${query({ limit: 50, cursor })}`, [kind]);
   const [failure, setFailure] = useState<unknown>(null);
   return (
     <section aria-labelledby="admin-collections">

@@ -1,12 +1,13 @@
 // The studio's albums shelf and the "New album" dialog.
 
 import { useState } from "preact/hooks";
-import { api } from "../../api";
+import { api, fieldError, otherErrors } from "../../api";
 import { useAction } from "../../components/actions";
+import { CollectionCover } from "../../components/Collections";
 import { Async, Dialog, ErrorNote, toast, type Loaded } from "../../components/ui";
 import { Link } from "../../router";
 import type { Collection, CollectionSummary } from "../../types";
-import { Field, fieldError, otherErrors } from "./controls";
+import { Field } from "./controls";
 
 export function AlbumsSection({ state }: { state: Loaded<CollectionSummary[]> }) {
   const [creating, setCreating] = useState(false);
@@ -43,27 +44,13 @@ export function AlbumsSection({ state }: { state: Loaded<CollectionSummary[]> })
 function AlbumTile({ album }: { album: CollectionSummary }) {
   return (
     <Link class="tile" href={`/albums/${album.id}`}>
-      <AlbumCover album={album} />
+      <CollectionCover collection={album} />
       <strong class="tile-title">{album.title}</strong>
       <span class="muted small">
         {album.trackCount} {album.trackCount === 1 ? "song" : "songs"} · {album.isPublic ? "Public" : "Private"}
       </span>
       {!album.isVisible && <span class="pill warn">Hidden by an admin</span>}
     </Link>
-  );
-}
-
-/** The album's cover; private albums' covers need a token an <img> cannot send, so those fall back. */
-function AlbumCover({ album }: { album: CollectionSummary }) {
-  const [failed, setFailed] = useState(false);
-  if (album.hasCover && !failed) {
-    return <img class="cover" src={`/api/albums/${album.id}/cover`} alt="" loading="lazy" onError={() => setFailed(true)} />;
-  }
-  const hue = [...album.id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 0);
-  return (
-    <span class="cover placeholder" style={{ background: `hsl(${hue} 40% 28%)` }} aria-hidden="true">
-      {album.title.slice(0, 1).toUpperCase()}
-    </span>
   );
 }
 

@@ -1,6 +1,7 @@
 // /studio: an artist's songs with their play counts and switches, the totals, and their albums.
 
 import { useState } from "preact/hooks";
+import { artistStats } from "../../components/stats";
 import { ActionsCell, TableHead, type Column } from "../../components/table";
 import { Async, Cover, duration, useLoad, useTitle, type Loaded } from "../../components/ui";
 import { Link } from "../../router";
@@ -8,7 +9,7 @@ import type { Params } from "../../router";
 import { user } from "../../session";
 import type { ArtistStats, CollectionSummary, Song, SongStats } from "../../types";
 import { AlbumsSection } from "./Albums";
-import { artistStats, myAlbums, mySongs } from "./catalog";
+import { myAlbums, mySongs } from "./catalog";
 import { DeleteSong, PublishButton, VisibilityBadges } from "./controls";
 
 export function Studio(_: { params: Params }) {

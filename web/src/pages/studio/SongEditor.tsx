@@ -1,15 +1,16 @@
 // /studio/songs/:id: one of the artist's songs: its details, visibility, play counts, deletion.
 
 import { useState } from "preact/hooks";
-import { api } from "../../api";
+import { api, fieldError, otherErrors } from "../../api";
 import { useAction } from "../../components/actions";
 import { Async, Cover, ErrorNote, date, duration, toast, useLoad, useTitle, type Loaded } from "../../components/ui";
 import { Link, navigate } from "../../router";
 import type { Params } from "../../router";
 import { user } from "../../session";
 import type { CollectionSummary, Song, SongStats } from "../../types";
-import { formatLine, myAlbums, parseTags, size, songStats } from "./catalog";
-import { AlbumSelect, DeleteSong, Field, PublishButton, VisibilityBadges, fieldError, otherErrors } from "./controls";
+import { songStats } from "../../components/stats";
+import { formatLine, myAlbums, parseTags, size } from "./catalog";
+import { AlbumSelect, DeleteSong, Field, PublishButton, VisibilityBadges } from "./controls";
 
 export function StudioSong({ params }: { params: Params }) {
   const id = params.id;

@@ -1,13 +1,13 @@
 // /studio/upload: the upload form, its progress while the file goes up, and the stored song.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError } from "../../api";
+import { ApiError, fieldError, otherErrors } from "../../api";
 import { Cover, ErrorNote, duration, toast, useLoad, useTitle } from "../../components/ui";
 import { Link, location } from "../../router";
 import type { Params } from "../../router";
 import type { CollectionSummary, Song } from "../../types";
 import { formatLine, myAlbums, size, titleFromFileName } from "./catalog";
-import { AlbumSelect, Field, VisibilityBadges, fieldError, otherErrors } from "./controls";
+import { AlbumSelect, Field, VisibilityBadges } from "./controls";
 import { isCancelled, uploadSong, type UploadHandle } from "./upload-request";
 
 const COVER_LIMIT = 5 * 1024 * 1024;

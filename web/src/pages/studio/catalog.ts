@@ -1,9 +1,10 @@
-// The studio's calls to the catalog, playlists and activity components, and the small
-// conversions between what the forms hold and what the API takes.
+// The studio's calls to the catalog and playlists components (play counts are in
+// components/stats.ts), and the small conversions between what the forms hold and what the
+// API takes.
 
 import { api, query } from "../../api";
 import { allPages } from "../../components/paging";
-import type { ArtistStats, CollectionSummary, Song, SongStats } from "../../types";
+import type { CollectionSummary, Song } from "../../types";
 
 export function mySongs(signal?: AbortSignal): Promise<Song[]> {
   return api<{ items: Song[] }>("/api/songs/artist/my-songs", { signal }).then((page) => page.items);
@@ -15,14 +16,6 @@ export function mySongs(signal?: AbortSignal): Promise<Song[]> {
  */
 export function myAlbums(signal?: AbortSignal): Promise<CollectionSummary[]> {
   return allPages<CollectionSummary>((cursor) => `/api/albums/user/my-albums${query({ limit: 100, cursor })}`, 10, signal);
-}
-
-export function artistStats(artistId: string, signal?: AbortSignal): Promise<ArtistStats> {
-  return api<ArtistStats>(`/api/artists/${encodeURIComponent(artistId)}/stats`, { signal });
-}
-
-export function songStats(songId: string, signal?: AbortSignal): Promise<SongStats> {
-  return api<SongStats>(`/api/songs/${encodeURIComponent(songId)}/stats`, { signal });
 }
 
 export function setPublic(song: Song, isPublic: boolean): Promise<Song> {

@@ -1,9 +1,10 @@
 // Controls the studio and admin pages share: a confirm dialog and the song delete built on it,
-// the publish switch of a song, the album picker and a form field that shows the API's message.
+// the publish switch of a song, the album picker and a form field that shows the API's message
+// (fieldError and otherErrors in api.ts pick that message out).
 
 import { cloneElement, isValidElement, type ComponentChildren } from "preact";
 import { useId, useState } from "preact/hooks";
-import { ApiError, describe } from "../../api";
+import { describe } from "../../api";
 import { Dialog, ErrorNote, toast } from "../../components/ui";
 import type { CollectionSummary, Song } from "../../types";
 import { deleteSong, setPublic } from "./catalog";
@@ -152,19 +153,6 @@ export function Field({ label, error, hint, children }: { label: string; error?:
       )}
     </div>
   );
-}
-
-/** The API's message for `field`, when `error` named it. */
-export function fieldError(error: unknown, field: string): string | undefined {
-  return error instanceof ApiError ? error.field(field) : undefined;
-}
-
-/** The error without the messages shown next to their fields (null when those say it all). */
-export function otherErrors(error: unknown, shown: string[]): unknown {
-  if (!(error instanceof ApiError) || error.errors.length === 0) return error;
-  const rest = error.errors.filter((e) => !shown.includes(e.field));
-  if (rest.length === 0) return null;
-  return new ApiError(error.status, error.title, rest.map((e) => `${e.field}: ${e.message}`).join("; "), rest, error.retryAfter);
 }
 
 export function DeleteSong({ song, onClose, onDeleted }: { song: Song | null; onClose: () => void; onDeleted: (song: Song) => void }) {
