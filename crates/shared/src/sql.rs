@@ -3,12 +3,24 @@
 
 use crate::Problem;
 use crate::migrations::{self, Migration};
+use serde::Serialize;
 use spin_sdk::sqlite::{Connection, QueryResult, Value};
+use std::sync::Mutex;
 
-/// Opens the database `label` and applies `migrations` (a no-op once they are applied).
+/// The labels whose migrations this instance has checked. A Spin instance serves one request
+/// or event; when it opens its database again (a long poll after each wait, a handler per
+/// event) the schema is already known to be current.
+static MIGRATED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Opens the database `label` and applies `migrations` (a no-op once they are applied; checked
+/// once per instance).
 pub fn open(label: &str, migrations: &[Migration]) -> Result<Connection, String> {
     let conn = Connection::open(label).map_err(|e| format!("open database {label}: {e}"))?;
-    migrations::apply(&conn, migrations)?;
+    let mut migrated = MIGRATED.lock().unwrap_or_else(|e| e.into_inner());
+    if !migrated.iter().any(|done| done == label) {
+        migrations::apply(&conn, migrations)?;
+        migrated.push(label.to_string());
+    }
     Ok(conn)
 }
 
@@ -78,6 +90,12 @@ pub fn int(v: impl Into<i64>) -> Value {
 
 pub fn real(v: f64) -> Value {
     Value::Real(v)
+}
+
+/// `items` as a JSON text parameter, for `json_each(?)` or a JSON column. A list of strings or
+/// numbers always serializes; "[]" (matching nothing) is only the fallback for what cannot.
+pub fn json_list(items: &(impl Serialize + ?Sized)) -> Value {
+    text(serde_json::to_string(items).unwrap_or_else(|_| "[]".into()))
 }
 
 /// A column as text (integers are formatted); empty for NULL.
