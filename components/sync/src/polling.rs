@@ -95,15 +95,25 @@ pub fn state(req: Request, _params: Params) -> Response {
         let deadline = now + q.wait_secs * 1_000;
         let mut waiter: Option<Waiter> = None;
         loop {
-            let (current, told) = db.snapshot(|| {
-                let current = state::load(&db, &scope, now_ms())?;
+            // The version first: the whole state (a queue of up to 10,000 entries) is decoded
+            // only when it will be answered, in the same snapshot.
+            let (version, changed) = db.snapshot(|| {
+                let version = state::version(&db, &scope)?;
                 let told = match &device {
                     Some(d) => commands::has_unreported_rejections(&db, &d.id)?,
                     None => false,
                 };
-                Ok((current, told))
+                let changed = since != Some(version) || told;
+                Ok((
+                    version,
+                    if changed {
+                        Some(state::load(&db, &scope, now_ms())?)
+                    } else {
+                        None
+                    },
+                ))
             })?;
-            if since != Some(current.version) || told {
+            if let Some(current) = changed {
                 let room = match &room_id {
                     Some(id) => rooms::block(&db, id)?,
                     None => None,
@@ -121,7 +131,7 @@ pub fn state(req: Request, _params: Params) -> Response {
             if left == 0 {
                 return Ok(Response::builder()
                     .status(304)
-                    .header("etag", state::etag(current.version))
+                    .header("etag", state::etag(version))
                     .header("cache-control", "no-store")
                     .body(())
                     .build());
@@ -129,7 +139,7 @@ pub fn state(req: Request, _params: Params) -> Response {
             // Hold no database connection while waiting.
             drop(db);
             if waiter.is_none() {
-                waiter = Waiter::new(&scope, current.version)
+                waiter = Waiter::new(&scope, version)
                     .inspect_err(|e| eprintln!("sync poll: {e}"))
                     .ok();
             }

@@ -15,20 +15,27 @@ pub const JOIN_WINDOW_MS: u64 = 60_000;
 /// How long a command id is remembered (retries within it are applied once).
 pub const COMMAND_RETENTION_MS: u64 = 7 * 24 * 60 * 60 * 1000;
 
-fn secs(name: &str, default: u64) -> u64 {
-    spindle_shared::variable(name)
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
+use std::sync::OnceLock;
+
+/// A variable in seconds, read once per instance (a room's view asks for each member).
+fn secs(cell: &OnceLock<u64>, name: &str, default: u64) -> u64 {
+    *cell.get_or_init(|| {
+        spindle_shared::variable(name)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
+    })
 }
 
 /// A device that made no request for this long is gone: it stops being the active player.
 pub fn device_timeout_ms() -> u64 {
-    secs("device_timeout_secs", 60) * 1000
+    static SECS: OnceLock<u64> = OnceLock::new();
+    secs(&SECS, "device_timeout_secs", 60) * 1000
 }
 
 /// A listening room closes after it has been empty this long.
 pub fn room_idle_ms() -> u64 {
-    secs("room_idle_secs", 300) * 1000
+    static SECS: OnceLock<u64> = OnceLock::new();
+    secs(&SECS, "room_idle_secs", 300) * 1000
 }
 
 /// Last-seen times are written at most this often (a tenth of the device timeout, at most

@@ -49,6 +49,20 @@ pub fn load(db: &Db, scope: &str, now: u64) -> Result<State, Problem> {
     }
 }
 
+/// A scope's version (0 before its first change), read without decoding the state: what a
+/// waiting poll compares.
+pub fn version(db: &Db, scope: &str) -> Result<i64, Problem> {
+    Ok(db
+        .rows(
+            "SELECT version FROM states WHERE scope = ?",
+            &[text(scope)],
+            |row| get_int(row, 0),
+        )?
+        .into_iter()
+        .next()
+        .unwrap_or(0))
+}
+
 /// A scope's active device, read without decoding the whole state (polls ask every time).
 pub fn active_device(db: &Db, scope: &str) -> Result<Option<String>, Problem> {
     Ok(db
