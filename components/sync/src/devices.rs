@@ -136,7 +136,8 @@ fn view(d: &Device, active: Option<&str>) -> Value {
     })
 }
 
-fn name_of(body: &mut Body, required: bool) -> Option<String> {
+/// A trimmed name of 1 to 64 characters (a device's, a room's); None and a field error else.
+pub fn name_of(body: &mut Body, required: bool) -> Option<String> {
     let name: Option<String> = if required {
         body.required("name", "a string")
     } else {

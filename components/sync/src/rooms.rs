@@ -310,14 +310,7 @@ fn new_code() -> String {
 }
 
 fn settings(body: &mut Body) -> (Option<String>, Option<String>) {
-    let name: Option<String> = body.optional("name", "a string");
-    let name = name.map(|n| n.trim().to_string());
-    if name
-        .as_ref()
-        .is_some_and(|n| n.is_empty() || n.chars().count() > 64)
-    {
-        body.error("name", "must be 1 to 64 characters");
-    }
+    let name = crate::devices::name_of(body, false);
     let mode: Option<String> = body.optional("controlMode", "host or everyone");
     if mode.as_ref().is_some_and(|m| !MODES.contains(&m.as_str())) {
         body.error("controlMode", "must be host or everyone");
@@ -481,24 +474,24 @@ pub fn leave(req: Request, params: Params) -> Response {
                 &[int(now as i64), text(&room.id), text(&claims.user_id)],
             )?;
             if room.host_id == claims.user_id {
-                let next = db.rows(
-                    "SELECT user_id FROM room_members WHERE room_id = ? AND left_at IS NULL
-                     ORDER BY joined_at, user_id LIMIT 1",
-                    &[text(&room.id)],
-                    |row| get_text(row, 0),
-                )?;
-                if let Some(host) = next.first() {
-                    db.run(
-                        "UPDATE rooms SET host_id = ? WHERE id = ?",
-                        &[text(host), text(&room.id)],
-                    )?;
-                }
+                pass_host(&db, &room.id)?;
             }
             bump(&db, &room, now)
         })?;
         crate::notify::changed(&room_scope(&room.id), version);
         Ok(Response::new(204, ()))
     })
+}
+
+/// The host's role passes to the member present longest; it stays when nobody is left.
+fn pass_host(db: &Db, room_id: &str) -> Result<(), Problem> {
+    db.run(
+        "UPDATE rooms SET host_id = COALESCE((SELECT user_id FROM room_members
+           WHERE room_id = ?1 AND left_at IS NULL ORDER BY joined_at, user_id LIMIT 1), host_id)
+         WHERE id = ?1",
+        &[text(room_id)],
+    )?;
+    Ok(())
 }
 
 /// A deleted user leaves every room (hosting passes on as when leaving).
@@ -518,12 +511,7 @@ pub fn forget_user(db: &Db, user_id: &str, now: u64) -> Result<(), Problem> {
                 &[text(&room.id), text(user_id)],
             )?;
             if room.host_id == user_id {
-                db.run(
-                    "UPDATE rooms SET host_id = COALESCE((SELECT user_id FROM room_members
-                       WHERE room_id = ?1 AND left_at IS NULL ORDER BY joined_at, user_id LIMIT 1), host_id)
-                     WHERE id = ?1",
-                    &[text(&room.id)],
-                )?;
+                pass_host(db, &room.id)?;
             }
             bump(db, &room, now)
         })?;
