@@ -4,7 +4,7 @@
 //! rejection (no new version) adds `{version}-N`, which wakes the polls to look again.
 //! `XREAD`, not a list pop: every waiting device must wake, not one of them.
 
-use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+use spindle_shared::events::redis::{Arg, Redis, text};
 
 /// Entries kept per stream: a poll only needs the newest.
 const KEEP: i64 = 32;
@@ -13,13 +13,9 @@ pub fn stream_key(scope: &str) -> String {
     format!("spindle:sync:{scope}")
 }
 
-fn redis() -> Result<Connection, String> {
+fn redis() -> Result<Redis, String> {
     let url = spindle_shared::variable("redis_url").ok_or("the redis_url variable is not set")?;
-    Connection::open(&url).map_err(|e| format!("cannot open Redis: {e}"))
-}
-
-fn bin(s: &str) -> RedisParameter {
-    RedisParameter::Binary(s.as_bytes().to_vec())
+    Redis::open(&url).map_err(|e| e.0)
 }
 
 /// Announces `version` of `scope`. Best effort: polls that miss it see the change when their
@@ -30,41 +26,39 @@ pub fn changed(scope: &str, version: i64) {
     }
 }
 
-fn add(conn: &Connection, scope: &str, version: i64) -> Result<(), String> {
+fn add(conn: &Redis, scope: &str, version: i64) -> Result<(), String> {
     let key = stream_key(scope);
+    let id = format!("{version}-*");
     let args = [
-        bin(&key),
-        bin("MAXLEN"),
-        RedisParameter::Int64(KEEP),
-        bin(&format!("{version}-*")),
-        bin("v"),
-        RedisParameter::Int64(version),
+        Arg::from(&key),
+        "MAXLEN".into(),
+        KEEP.into(),
+        (&id).into(),
+        "v".into(),
+        version.into(),
     ];
-    match conn.execute("XADD", &args) {
+    match conn.run("XADD", &args) {
         Ok(_) => Ok(()),
         // The stream holds newer ids than this state (its database was replaced): start over.
-        Err(e) if e.to_string().contains("equal or smaller") => {
-            conn.del(std::slice::from_ref(&key))
-                .map_err(|e| e.to_string())?;
-            conn.execute("XADD", &args)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+        Err(e) if e.0.contains("equal or smaller") => {
+            conn.run("DEL", &[(&key).into()]).map_err(|e| e.0)?;
+            conn.run("XADD", &args).map(drop).map_err(|e| e.0)
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.0),
     }
 }
 
 /// Wakes the Redis-triggered command handler (for a command whose own wake-up was lost).
 pub fn wake_handler() {
     let channel = spindle_shared::events::wake_channel("sync.command");
-    if let Err(e) = redis().and_then(|c| c.publish(&channel, b"stuck").map_err(|e| e.to_string())) {
+    if let Err(e) = redis().and_then(|c| c.publish(&channel, b"stuck").map_err(|e| e.0)) {
         eprintln!("sync: cannot wake the command handler: {e}");
     }
 }
 
 /// A connection a poll waits on.
 pub struct Waiter {
-    conn: Connection,
+    conn: Redis,
     key: String,
     last: String,
 }
@@ -81,37 +75,32 @@ impl Waiter {
 
     /// Blocks up to `ms` for the next entry; `Ok(true)` when one came.
     pub fn wait(&mut self, ms: u64) -> Result<bool, String> {
+        let block = ms.max(1) as i64;
         let args = [
-            bin("COUNT"),
-            RedisParameter::Int64(1),
-            bin("BLOCK"),
-            RedisParameter::Int64(ms.max(1) as i64),
-            bin("STREAMS"),
-            bin(&self.key),
-            bin(&self.last),
+            "COUNT".into(),
+            1.into(),
+            "BLOCK".into(),
+            block.into(),
+            "STREAMS".into(),
+            Arg::from(&self.key),
+            Arg::from(&self.last),
         ];
-        let reply = self
-            .conn
-            .execute("XREAD", &args)
-            .map_err(|e| format!("XREAD: {e}"))?;
+        let reply = self.conn.run("XREAD", &args).map_err(|e| e.0)?;
         // Flattened: [key, id, "v", version], or nothing / [nil] when the wait ran out.
-        match reply.get(1) {
-            Some(RedisResult::Binary(id)) => {
-                self.last = String::from_utf8_lossy(id).into_owned();
+        match reply.get(1).and_then(text) {
+            Some(id) => {
+                self.last = id;
                 Ok(true)
             }
-            Some(RedisResult::Status(id)) => {
-                self.last = id.clone();
-                Ok(true)
-            }
-            _ => Ok(false),
+            None => Ok(false),
         }
     }
 }
 
 /// Forgets a scope's stream (its state is gone).
 pub fn forget(scope: &str) {
-    if let Err(e) = redis().and_then(|c| c.del(&[stream_key(scope)]).map_err(|e| e.to_string())) {
+    let key = stream_key(scope);
+    if let Err(e) = redis().and_then(|c| c.run("DEL", &[(&key).into()]).map_err(|e| e.0)) {
         eprintln!("sync notify: {e}");
     }
 }

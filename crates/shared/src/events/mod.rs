@@ -17,7 +17,7 @@ pub mod admin;
 mod consume;
 pub mod outbox;
 mod publish;
-mod redis;
+pub mod redis;
 
 pub use crate::platform::events::*;
 pub use consume::{Consumer, DeadLetter, DrainReport, Handler, RetryPolicy};
