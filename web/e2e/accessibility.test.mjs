@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { admin, audio, base, launch, signIn, until, wav } from "./browser.mjs";
+import { admin, audio, base, call, launch, signIn, until, wav } from "./browser.mjs";
 
 const axeScript = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const run = `a11y${Date.now().toString(36)}`;
@@ -16,14 +16,6 @@ const title = `Quiet Harbour ${run}`;
 let browser;
 let song;
 let playlist;
-
-async function call(path, { token, body, form } = {}) {
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
-  if (body) headers["Content-Type"] = "application/json";
-  const answer = await fetch(`${base}${path}`, { method: "POST", headers, body: form ?? JSON.stringify(body) });
-  if (!answer.ok) throw new Error(`${path}: ${answer.status} ${await answer.text()}`);
-  return answer.json();
-}
 
 before(async () => {
   browser = await launch();
@@ -60,7 +52,11 @@ async function scan(who, paths, options) {
     if (who) await signIn(page, who);
     for (const path of paths()) {
       await page.goto(`${base}${path}`);
-      await until(`${path} to finish loading`, async () => (await page.locator("[aria-busy=true]").count()) === 0);
+      // Rendered (a page heading) and done loading: no `aria-busy` left. An empty shell
+      // would pass axe trivially.
+      await until(`${path} to finish loading`, async () =>
+        (await page.locator("main h1").count()) > 0 && (await page.locator("[aria-busy=true]").count()) === 0,
+      );
       for (const v of await violations(page)) found.push(`${colorScheme} ${options.viewport.width}px ${path}: ${v}`);
     }
     await context.close();

@@ -4,7 +4,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { base, launch, signIn, until } from "./browser.mjs";
+import { base, launch, signedIn, signIn, until } from "./browser.mjs";
 
 const run = `acct${Date.now().toString(36)}`;
 let browser;
@@ -55,7 +55,7 @@ test("a listener signs in with a code sent by email", async () => {
   await until("a wrong code to be refused", async () => (await code.getAttribute("aria-invalid")) === "true");
   await code.fill(await codeFor(email, asked));
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await until("the signed-in account menu", async () => (await page.locator("summary[aria-label='Account: Casey Code']").count()) > 0);
+  await signedIn(page, "Casey Code");
   await context.close();
 });
 

@@ -120,7 +120,22 @@ export async function signIn(page, { email, password }) {
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await until("the signed-in account menu", async () => (await page.locator("summary[aria-label^='Account:']").count()) > 0);
+  await signedIn(page);
+}
+
+/** Waits for the top bar's account menu (of `name`, when given): the page has a session. */
+export async function signedIn(page, name) {
+  const menu = name ? `summary[aria-label='Account: ${name}']` : "summary[aria-label^='Account:']";
+  await until(`the account menu${name ? ` of ${name}` : ""}`, async () => (await page.locator(menu).count()) > 0);
+}
+
+/** An API call as a client makes it: JSON or form data in, JSON out; fails on an error status. */
+export async function call(path, { token, body, form, method = "POST" } = {}) {
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  if (body) headers["Content-Type"] = "application/json";
+  const answer = await fetch(`${base}${path}`, { method, headers, body: form ?? (body && JSON.stringify(body)) });
+  if (!answer.ok) throw new Error(`${method} ${path}: ${answer.status} ${await answer.text()}`);
+  return answer.status === 204 ? null : answer.json();
 }
 
 /** Page state of the player: the audio element's and the bar's. */

@@ -5,7 +5,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { base, launch, until } from "./browser.mjs";
+import { base, launch, signedIn, until } from "./browser.mjs";
 
 let browser;
 before(async () => {
@@ -24,7 +24,7 @@ test("a listener signs in with Google and comes back to the page they wanted", a
   const google = page.getByRole("link", { name: "Continue with Google" });
   await until("the Google button", () => google.isVisible());
   await google.click();
-  await until("the session from Google", async () => (await page.locator(`summary[aria-label='Account: ${name}']`).count()) > 0);
+  await signedIn(page, name);
   assert.equal(new URL(page.url()).pathname, "/playlists", "back where the sign-in started");
   // A code that is not a live handoff (used up, forged) is an error on the callback page.
   await page.goto(`${base}/auth/callback?code=used-or-forged`);

@@ -3,21 +3,13 @@
 // The user stories do not depend on the catalog.
 
 import { deflateSync } from "node:zlib";
-import { base, wav } from "./browser.mjs";
+import { call, wav } from "./browser.mjs";
 
 const artists = [
   { name: "Marta Solé", genre: "jazz", hue: [200, 120, 60], songs: ["Blue Hour", "Late Tram", "Rain on Tin"] },
   { name: "The Lowlands", genre: "folk", hue: [60, 140, 90], songs: ["River Road", "Hollow Pines", "Lanterns"] },
   { name: "Kilowatt", genre: "electronic", hue: [120, 60, 200], songs: ["Night Grid", "Neon Drift", "Pulse Code"] },
 ];
-
-async function call(path, { token, body, form, method = "POST" } = {}) {
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
-  if (body) headers["Content-Type"] = "application/json";
-  const answer = await fetch(`${base}${path}`, { method, headers, body: form ?? (body && JSON.stringify(body)) });
-  if (!answer.ok) throw new Error(`${method} ${path}: ${answer.status} ${await answer.text()}`);
-  return answer.status === 204 ? null : answer.json();
-}
 
 export async function seed(run, password) {
   for (const [i, artist] of artists.entries()) {
