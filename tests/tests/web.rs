@@ -13,12 +13,9 @@ const OPS_TOKEN: &str = "e2e-operator";
 /// Who the test OpenID provider signs in as.
 const GOOGLE_NAME: &str = "Gina Google";
 
+/// The shared check (status, problem+json, title and type), named by the request.
 fn assert_problem(response: &spindle_tests::TestResponse, status: u16) {
-    assert_eq!(response.status, status, "{}", response.text());
-    assert_eq!(
-        response.content_type().as_deref(),
-        Some("application/problem+json")
-    );
+    spindle_tests::assert_problem(response, status, "the web component's answer");
 }
 
 /// The script that `index.html` loads: Vite names it after a hash of its content.
