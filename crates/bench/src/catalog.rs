@@ -18,6 +18,7 @@
 //!   (sendfile, no access log) on loopback in the same run: MB/s and the ratio.
 
 use crate::auth::expect;
+use crate::generate::{Rng, title_case, ulid};
 use crate::load::{connect, timed_gets};
 use anyhow::{Context, Result, bail};
 use hdrhistogram::Histogram;
@@ -350,48 +351,6 @@ struct Seeded {
     /// The public songs (anyone may read them).
     song_ids: Vec<String>,
     artist_names: Vec<String>,
-}
-
-/// A small deterministic generator (splitmix64): the same catalogue on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// One of the space-separated words of `list`.
-    fn pick(&mut self, list: &'static str) -> &'static str {
-        let words: Vec<&'static str> = list.split_whitespace().collect();
-        words[self.below(words.len())]
-    }
-}
-
-/// A ULID (Crockford base32: 48 bits of milliseconds, 80 random bits), as the catalog makes.
-fn ulid(ms: u64, rng: &mut Rng) -> String {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let value =
-        (u128::from(ms) << 80) | (u128::from(rng.next()) << 16) | u128::from(rng.next() & 0xffff);
-    (0..26)
-        .rev()
-        .map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char)
-        .collect()
-}
-
-fn title_case(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 /// Creates the catalog database at `path` with its migration applied and `songs` songs by
@@ -887,15 +846,7 @@ pub fn print(result: &CatalogResult, config: &Config) {
 }
 
 pub fn to_json(result: &CatalogResult, config: &Config) -> Value {
-    let summary = |h: &Histogram<u64>| {
-        json!({
-            "count": h.len(),
-            "p50_us": h.value_at_quantile(0.5),
-            "p99_us": h.value_at_quantile(0.99),
-            "max_us": h.max(),
-            "mean_us": h.mean(),
-        })
-    };
+    let summary = crate::load::latency_json;
     let stream = |t: &Throughput| {
         json!({
             "bytes": t.bytes,

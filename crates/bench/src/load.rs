@@ -78,6 +78,17 @@ pub async fn run(
     Ok(total)
 }
 
+/// A latency histogram's figures for the JSON reports (µs).
+pub fn latency_json(h: &Histogram<u64>) -> serde_json::Value {
+    serde_json::json!({
+        "count": h.len(),
+        "p50_us": h.value_at_quantile(0.5),
+        "p99_us": h.value_at_quantile(0.99),
+        "max_us": h.max(),
+        "mean_us": h.mean(),
+    })
+}
+
 /// An empty latency histogram (µs, 1 µs to 60 s, 3 significant digits).
 pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid histogram bounds")

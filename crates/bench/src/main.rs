@@ -29,6 +29,7 @@
 mod auth;
 mod catalog;
 mod events;
+mod generate;
 mod load;
 mod native;
 mod playlists;

@@ -443,14 +443,9 @@ pub fn print(result: &PlaylistsResult, config: &Config) {
 
 pub fn to_json(result: &PlaylistsResult, config: &Config) -> Value {
     let summary = |h: &Histogram<u64>| {
-        json!({
-            "count": h.len(),
-            "p50_us": h.value_at_quantile(0.5),
-            "p99_us": h.value_at_quantile(0.99),
-            "max_us": h.max(),
-            "mean_us": h.mean(),
-            "requests_per_sec": per_sec(h),
-        })
+        let mut summary = crate::load::latency_json(h);
+        summary["requests_per_sec"] = json!(per_sec(h));
+        summary
     };
     json!({
         "tracks": config.tracks,

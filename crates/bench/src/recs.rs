@@ -70,40 +70,7 @@ pub struct Config {
     pub ingest_per_user: usize,
 }
 
-/// A small deterministic generator (splitmix64).
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box–Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u = self.unit().max(1e-12);
-        let v = self.unit();
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            items.swap(i, self.below(i + 1));
-        }
-    }
-}
+pub use crate::generate::Rng;
 
 /// The dataset with its split.
 pub struct Split {
@@ -437,15 +404,7 @@ pub fn print(result: &RecsResult, config: &Config) {
 }
 
 pub fn to_json(result: &RecsResult, config: &Config) -> Value {
-    let summary = |h: &Histogram<u64>| {
-        json!({
-            "count": h.len(),
-            "p50_us": h.value_at_quantile(0.5),
-            "p99_us": h.value_at_quantile(0.99),
-            "max_us": h.max(),
-            "mean_us": h.mean(),
-        })
-    };
+    let summary = crate::load::latency_json;
     let e = &result.eval;
     let base = e.baseline.hit_rate();
     let quality: Vec<Value> = e

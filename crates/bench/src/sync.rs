@@ -1536,15 +1536,7 @@ pub fn print(results: &[SizeResult], config: &Config) {
 }
 
 pub fn to_json(results: &[SizeResult], config: &Config) -> Value {
-    let summary = |h: &Histogram<u64>| {
-        json!({
-            "count": h.len(),
-            "p50_us": h.value_at_quantile(0.5),
-            "p99_us": h.value_at_quantile(0.99),
-            "max_us": h.max(),
-            "mean_us": h.mean(),
-        })
-    };
+    let summary = crate::load::latency_json;
     let mem = |m: &Memory| {
         json!({
             "vm_rss_kib": m.rss_kib,

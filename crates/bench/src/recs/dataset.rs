@@ -21,7 +21,7 @@
 //!   skips 12 % / 20 % / 50 % (−7 points for a favourite), plays without either otherwise. A
 //!   third of the skips happen before 3 s (no play counted).
 
-use crate::recs::Rng;
+use crate::generate::{Rng, title_case, ulid};
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::time::Duration;
@@ -182,30 +182,6 @@ fn power_law(n: usize, alpha: f64) -> impl Iterator<Item = f64> {
     (1..=n).map(move |rank| 1.0 / (rank as f64).powf(alpha))
 }
 
-/// A ULID (Crockford base32: 48 bits of milliseconds, 80 random bits).
-pub fn ulid(ms: u64, rng: &mut Rng) -> String {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let value =
-        (u128::from(ms) << 80) | (u128::from(rng.next()) << 16) | u128::from(rng.next() & 0xffff);
-    (0..26)
-        .rev()
-        .map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char)
-        .collect()
-}
-
-fn pick(rng: &mut Rng, list: &'static str) -> &'static str {
-    let words: Vec<&'static str> = list.split_whitespace().collect();
-    words[rng.below(words.len())]
-}
-
-fn title_case(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
 pub fn generate(shape: &Shape, now: u64) -> Dataset {
     let mut rng = Rng(shape.seed);
     let genres = GENRES.len();
@@ -214,11 +190,7 @@ pub fn generate(shape: &Shape, now: u64) -> Dataset {
     let artists: Vec<Artist> = (0..shape.artists)
         .map(|i| Artist {
             id: ulid(now - 400 * DAY_MS + i as u64, &mut rng),
-            name: format!(
-                "{} {}",
-                pick(&mut rng, FIRST_NAMES),
-                pick(&mut rng, LAST_NAMES)
-            ),
+            name: format!("{} {}", rng.pick(FIRST_NAMES), rng.pick(LAST_NAMES)),
         })
         .collect();
     let genre_artists: Vec<Vec<u32>> = (0..genres)
@@ -242,7 +214,7 @@ pub fn generate(shape: &Shape, now: u64) -> Dataset {
         let artist = genre_artists[genre][artist_samplers[genre].draw(&mut rng)];
         let words = 1 + rng.below(3);
         let title = (0..words)
-            .map(|_| title_case(pick(&mut rng, TITLE_WORDS)))
+            .map(|_| title_case(rng.pick(TITLE_WORDS)))
             .collect::<Vec<_>>()
             .join(" ");
         let mut tags: Vec<&'static str> = (0..rng.below(3))
