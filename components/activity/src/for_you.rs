@@ -5,14 +5,14 @@
 //! of everything). Cached ten minutes, and dropped when the user's listens change.
 
 use crate::ranked::{self, Candidate, co_similarity};
-use crate::settings::{CANDIDATES, FOR_YOU_TTL_MS};
+use crate::settings::{CANDIDATES, DEFAULT_LIMIT, FOR_YOU_TTL_MS};
 use crate::store::{self, SongMeta};
 use crate::trending;
 use serde_json::json;
 use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
 use spindle_shared::http::{json, query_pairs};
-use spindle_shared::sql::{Db, get_int, get_text, int, text};
+use spindle_shared::sql::{Db, get_int, get_text, int, json_list, text};
 use spindle_shared::time::now_ms;
 use std::collections::{HashMap, HashSet};
 
@@ -38,7 +38,7 @@ pub fn route(req: Request, _params: Params) -> Response {
     crate::respond(|| {
         let claims = crate::authenticate(&req)?;
         let query = query_pairs(req.query())?;
-        let limit = ranked::limit(&query, ranked::default_limit())?;
+        let limit = ranked::limit(&query, DEFAULT_LIMIT)?;
         let db = store::open()?;
         let now = now_ms();
         let (basis, candidates): (String, Vec<Candidate>) = ranked::cached_or(
@@ -151,7 +151,7 @@ fn from_history(
             reason: json!({ "kind": "similar", "becauseOf": because }),
         })
         .collect();
-    list.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    ranked::sort(&mut list);
 
     // Thin history: trending songs of the genres the user listens to fill the list.
     if list.len() < CANDIDATES {
@@ -242,7 +242,7 @@ fn cold_start(db: &Db, user_id: &str, now: u64) -> Result<(&'static str, Vec<Can
         all.retain(|c| !excluded.contains(&c.id));
         return Ok(("trending", diversify(db, all)?));
     }
-    list.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    ranked::sort(&mut list);
     let mut seen = HashSet::new();
     list.retain(|c| seen.insert(c.id.clone()));
     Ok(("taste", diversify(db, list)?))
@@ -266,7 +266,7 @@ fn add_new_releases(
            AND id NOT IN (SELECT song_id FROM user_songs WHERE user_id = ?)
          ORDER BY published_at DESC, id LIMIT ?",
         &[
-            text(serde_json::to_string(&followed).unwrap_or_else(|_| "[]".into())),
+            json_list(&followed),
             int(now.saturating_sub(NEW_RELEASE_MS) as i64),
             text(user_id),
             int(NEW_RELEASE_SLOTS.len() as i64),

@@ -22,6 +22,7 @@
 mod catalog;
 mod events;
 mod for_you;
+mod listen;
 mod profile;
 mod ranked;
 mod settings;

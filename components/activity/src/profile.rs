@@ -1,5 +1,6 @@
 //! A listener's own view: their history, their counts, and the genres they chose.
 
+use crate::listen::{self, Listen};
 use crate::settings::{MAX_HISTORY_PAGE, MAX_TASTE_GENRES};
 use crate::store;
 use serde_json::{Value, json};
@@ -7,91 +8,82 @@ use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
 use spindle_shared::body::Body;
 use spindle_shared::http::{MAX_JSON_BODY, json, query_pairs};
-use spindle_shared::sql::{Db, get_int, get_opt_text, get_text, int, text};
-use spindle_shared::time::rfc3339;
+use spindle_shared::sql::{Db, get_int, get_text, int, json_list, text};
 
 /// `GET /api/me/history?limit=&cursor=`: listens, newest first, each with the song as the
 /// catalog shows it to the caller (`null` when they may no longer see it).
 pub fn history(req: Request, _params: Params) -> Response {
     crate::respond(|| {
         let claims = crate::authenticate(&req)?;
-        let query = query_pairs(req.query())?;
-        let mut limit = 20;
-        let mut after: Option<(i64, i64)> = None;
-        let mut errors = Vec::new();
-        for (key, value) in &query {
-            match key.as_str() {
-                "limit" => match value.parse::<usize>() {
-                    Ok(n) if (1..=MAX_HISTORY_PAGE).contains(&n) => limit = n,
-                    _ => errors.push(Problem::field(
-                        "limit",
-                        format!("must be a whole number from 1 to {MAX_HISTORY_PAGE}"),
-                    )),
-                },
-                "cursor" => match parse_cursor(value) {
-                    Some(c) => after = Some(c),
-                    None => errors.push(Problem::field("cursor", "is not a cursor this API gave")),
-                },
-                _ => {}
-            }
-        }
-        if !errors.is_empty() {
-            return Err(Problem::invalid(errors));
-        }
+        let (limit, after) = page(&query_pairs(req.query())?)?;
         let db = store::open()?;
         let (at, id) = after.unwrap_or((i64::MAX, i64::MAX));
         let rows = db.rows(
-            "SELECT id, listen_id, song_id, device_id, started_at, position_ms, played, completed,
-                    skipped
-             FROM listens WHERE user_id = ? AND (started_at, id) < (?, ?)
-             ORDER BY started_at DESC, id DESC LIMIT ?",
+            &format!(
+                "SELECT {} FROM listens WHERE user_id = ? AND (started_at, id) < (?, ?)
+                 ORDER BY started_at DESC, id DESC LIMIT ?",
+                listen::COLUMNS
+            ),
             &[
                 text(&claims.user_id),
                 int(at),
                 int(id),
                 int(limit as i64 + 1),
             ],
-            |row| {
-                (
-                    get_int(row, 0),
-                    get_int(row, 4),
-                    json!({
-                        "listenId": get_text(row, 1),
-                        "songId": get_text(row, 2),
-                        "deviceId": get_opt_text(row, 3),
-                        "startedAt": rfc3339(get_int(row, 4) as u64),
-                        "positionMs": get_int(row, 5),
-                        "played": get_int(row, 6) != 0,
-                        "completed": get_int(row, 7) != 0,
-                        "skipped": get_int(row, 8) != 0,
-                    }),
-                )
-            },
+            Listen::from_row,
         )?;
         let more = rows.len() > limit;
         let page = &rows[..rows.len().min(limit)];
-        let ids: Vec<&str> = page
-            .iter()
-            .filter_map(|(_, _, v)| v["songId"].as_str())
-            .collect();
+        let ids: Vec<&str> = page.iter().map(|l| l.song_id.as_str()).collect();
         let songs = crate::catalog::visible(&ids, &req)?;
         let items: Vec<Value> = page
             .iter()
-            .map(|(_, _, v)| {
-                let mut v = v.clone();
-                v["song"] = v["songId"]
-                    .as_str()
-                    .and_then(|id| songs.get(id))
+            .map(|l| {
+                let mut v = l.view();
+                v["song"] = songs
+                    .get(&l.song_id)
                     .and_then(|s| serde_json::from_str(s.json.get()).ok())
                     .unwrap_or(Value::Null);
                 v
             })
             .collect();
+        // As an i64, the way `parse_cursor` reads it back.
         let next = more
-            .then(|| page.last().map(|(id, at, _)| format!("{at}.{id}")))
+            .then(|| {
+                page.last()
+                    .map(|l| format!("{}.{}", l.started_at as i64, l.row))
+            })
             .flatten();
         Ok(json(200, &json!({ "items": items, "nextCursor": next })))
     })
+}
+
+/// `limit` and `cursor` of a history page: the page size (20 without one) and the
+/// `(started_at, id)` of the last listen already shown.
+fn page(query: &[(String, String)]) -> Result<(usize, Option<(i64, i64)>), Problem> {
+    let mut limit = 20;
+    let mut after = None;
+    let mut errors = Vec::new();
+    for (key, value) in query {
+        match key.as_str() {
+            "limit" => match value.parse::<usize>() {
+                Ok(n) if (1..=MAX_HISTORY_PAGE).contains(&n) => limit = n,
+                _ => errors.push(Problem::field(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_HISTORY_PAGE}"),
+                )),
+            },
+            "cursor" => match parse_cursor(value) {
+                Some(c) => after = Some(c),
+                None => errors.push(Problem::field("cursor", "is not a cursor this API gave")),
+            },
+            _ => {}
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    Ok((limit, after))
 }
 
 fn parse_cursor(value: &str) -> Option<(i64, i64)> {
@@ -200,10 +192,7 @@ pub fn put_taste(req: Request, _params: Params) -> Response {
             db.run(
                 "INSERT INTO tastes (user_id, genres) VALUES (?, ?)
                  ON CONFLICT (user_id) DO UPDATE SET genres = excluded.genres",
-                &[
-                    text(&claims.user_id),
-                    text(serde_json::to_string(&genres).unwrap_or_else(|_| "[]".into())),
-                ],
+                &[text(&claims.user_id), json_list(&genres)],
             )?;
             store::uncache(&db, &crate::for_you::cache_key(&claims.user_id))
         })?;

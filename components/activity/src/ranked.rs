@@ -2,7 +2,7 @@
 //! caller with only the songs they may see (the catalog decides, per request).
 
 use crate::catalog;
-use crate::settings::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::settings::MAX_LIMIT;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -17,7 +17,7 @@ pub struct Candidate {
     pub reason: Value,
 }
 
-/// `limit` from the query: 1..=50, `DEFAULT_LIMIT` without one.
+/// `limit` from the query: 1..=50, `default` without one.
 pub fn limit(query: &[(String, String)], default: usize) -> Result<usize, Problem> {
     match query.iter().find(|(k, _)| k == "limit") {
         None => Ok(default.min(MAX_LIMIT)),
@@ -31,8 +31,9 @@ pub fn limit(query: &[(String, String)], default: usize) -> Result<usize, Proble
     }
 }
 
-pub fn default_limit() -> usize {
-    DEFAULT_LIMIT
+/// Best score first, equal scores by id, so a list ranks the same every time it is computed.
+pub fn sort(list: &mut [Candidate]) {
+    list.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
 }
 
 /// The cached list under `key`, or a fresh one from `compute`, cached until `ttl_ms` from now.

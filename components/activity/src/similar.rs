@@ -9,7 +9,7 @@ use serde_json::json;
 use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
 use spindle_shared::http::{json, query_pairs};
-use spindle_shared::sql::{Db, get_text, int, text};
+use spindle_shared::sql::{Db, get_text, int, json_list, text};
 use spindle_shared::time::now_ms;
 use std::collections::HashMap;
 
@@ -85,11 +85,7 @@ fn compute(db: &Db, song_id: &str) -> Result<Vec<Candidate>, Problem> {
              LEFT JOIN song_stats s ON s.song_id = t.song_id
              WHERE t.tag IN (SELECT value FROM json_each(?)) AND t.song_id <> ?
              ORDER BY COALESCE(s.plays, 0) DESC, t.song_id LIMIT ?",
-            &[
-                text(serde_json::to_string(&seed.tags).unwrap_or_else(|_| "[]".into())),
-                text(song_id),
-                int(TAG_CANDIDATES),
-            ],
+            &[json_list(&seed.tags), text(song_id), int(TAG_CANDIDATES)],
             |row| get_text(row, 0),
         )?);
     }
@@ -112,7 +108,7 @@ fn rank(seed: &SongMeta, metas: &[SongMeta], co: &HashMap<String, i64>) -> Vec<C
         })
         .collect();
     let best_co = co_scores.values().cloned().fold(0.0, f64::max).max(1e-9);
-    let mut ranked: Vec<Candidate> = metas
+    let mut list: Vec<Candidate> = metas
         .iter()
         .filter(|m| m.id != seed.id)
         .map(|m| {
@@ -144,7 +140,7 @@ fn rank(seed: &SongMeta, metas: &[SongMeta], co: &HashMap<String, i64>) -> Vec<C
             }
         })
         .collect();
-    ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-    ranked.truncate(CANDIDATES);
-    ranked
+    ranked::sort(&mut list);
+    list.truncate(CANDIDATES);
+    list
 }

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use spindle_shared::Problem;
 use spindle_shared::migrations::Migration;
-use spindle_shared::sql::{Db, get_int, get_opt_text, get_text, int, opt_text, text};
+use spindle_shared::sql::{Db, get_int, get_opt_text, get_text, int, json_list, opt_text, text};
 
 const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -99,12 +99,11 @@ pub fn songs_meta(db: &Db, ids: &[String]) -> Result<Vec<SongMeta>, Problem> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
     db.rows(
         "SELECT g.id, g.artist_id, g.genre, g.tags, COALESCE(s.plays, 0)
          FROM songs g LEFT JOIN song_stats s ON s.song_id = g.id
          WHERE g.id IN (SELECT value FROM json_each(?)) AND g.deleted = 0",
-        &[text(ids)],
+        &[json_list(ids)],
         |row| SongMeta {
             id: get_text(row, 0),
             artist_id: get_text(row, 1),

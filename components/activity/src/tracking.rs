@@ -2,6 +2,7 @@
 //! playthrough of a song, named by the client's `listenId`, so a retried call counts nothing
 //! twice. Each call that counts something updates every signal in the same transaction.
 
+use crate::listen::{self, Listen};
 use crate::settings::{
     COMPLETE_FROM, MAX_LISTENS_PER_MINUTE, PLAY_AFTER_MS, POSITION_SLACK_MS, SAME_SONG_EVERY_MS,
     SKIP_BELOW,
@@ -13,8 +14,8 @@ use spin_sdk::http::{Params, Request, Response};
 use spindle_shared::Problem;
 use spindle_shared::body::Body;
 use spindle_shared::http::{MAX_JSON_BODY, json};
-use spindle_shared::sql::{Db, get_int, get_opt_int, get_opt_text, get_text, int, opt_text, text};
-use spindle_shared::time::{now_ms, rfc3339};
+use spindle_shared::sql::{Db, get_int, get_opt_int, int, opt_text, text};
+use spindle_shared::time::now_ms;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -23,30 +24,11 @@ enum Kind {
     Skip,
 }
 
-struct Listen {
-    row: i64,
-    listen_id: String,
-    song_id: String,
-    device_id: Option<String>,
-    started_at: u64,
-    position_ms: u64,
-    played: bool,
-    completed: bool,
-    skipped: bool,
-}
-
-fn listen_view(l: &Listen, counted: bool) -> Value {
-    json!({
-        "listenId": l.listen_id,
-        "songId": l.song_id,
-        "deviceId": l.device_id,
-        "startedAt": rfc3339(l.started_at),
-        "positionMs": l.position_ms,
-        "played": l.played,
-        "completed": l.completed,
-        "skipped": l.skipped,
-        "counted": counted,
-    })
+/// The listen as tracking answers it: whether this call counted anything too.
+fn tracked_view(listen: &Listen, counted: bool) -> Value {
+    let mut view = listen.view();
+    view["counted"] = json!(counted);
+    view
 }
 
 /// `POST /api/songs/:id/track/:kind`
@@ -129,21 +111,12 @@ fn check_position(kind: Kind, position: u64, duration: u64) -> Result<(), Proble
 fn find(db: &Db, user_id: &str, listen_id: &str) -> Result<Option<Listen>, Problem> {
     Ok(db
         .rows(
-            "SELECT id, listen_id, song_id, device_id, started_at, position_ms, played, completed,
-                    skipped
-             FROM listens WHERE user_id = ? AND listen_id = ?",
+            &format!(
+                "SELECT {} FROM listens WHERE user_id = ? AND listen_id = ?",
+                listen::COLUMNS
+            ),
             &[text(user_id), text(listen_id)],
-            |row| Listen {
-                row: get_int(row, 0),
-                listen_id: get_text(row, 1),
-                song_id: get_text(row, 2),
-                device_id: get_opt_text(row, 3),
-                started_at: get_int(row, 4) as u64,
-                position_ms: get_int(row, 5) as u64,
-                played: get_int(row, 6) != 0,
-                completed: get_int(row, 7) != 0,
-                skipped: get_int(row, 8) != 0,
-            },
+            Listen::from_row,
         )?
         .into_iter()
         .next())
@@ -191,46 +164,22 @@ fn record(
     };
     let status = if existing.is_some() { 200 } else { 201 };
     let listen = match existing {
-        Some(mut l) => {
-            if !delta.is_empty() {
-                l.played |= delta.played;
-                l.completed |= delta.completed;
-                l.skipped |= delta.skipped;
-                l.position_ms = l.position_ms.max(position);
-                db.run(
-                    "UPDATE listens SET played = ?, completed = ?, skipped = ?, position_ms = ?
-                     WHERE id = ?",
-                    &[
-                        int(i64::from(l.played)),
-                        int(i64::from(l.completed)),
-                        int(i64::from(l.skipped)),
-                        int(l.position_ms as i64),
-                        int(l.row),
-                    ],
-                )?;
-            }
-            l
-        }
-        None => {
-            db.run(
-                "INSERT INTO listens (user_id, listen_id, song_id, device_id, started_at,
-                   position_ms, played, completed, skipped)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                &[
-                    text(user_id),
-                    text(listen_id),
-                    text(song_id),
-                    opt_text(device),
-                    int(now as i64),
-                    int(position as i64),
-                    int(i64::from(delta.played)),
-                    int(i64::from(delta.completed)),
-                    int(i64::from(delta.skipped)),
-                ],
-            )?;
-            find(db, user_id, listen_id)?
-                .ok_or_else(|| Problem::internal("the listen just stored is not there"))?
-        }
+        Some(l) => add(db, l, delta, position)?,
+        None => insert(
+            db,
+            user_id,
+            &Listen {
+                row: 0, // numbered by the database
+                listen_id: listen_id.to_string(),
+                song_id: song_id.to_string(),
+                device_id: device.map(String::from),
+                started_at: now,
+                position_ms: position,
+                played: delta.played,
+                completed: delta.completed,
+                skipped: delta.skipped,
+            },
+        )?,
     };
     signals::record(
         db,
@@ -244,7 +193,57 @@ fn record(
     if !delta.is_empty() {
         store::uncache(db, &crate::for_you::cache_key(user_id))?;
     }
-    Ok((status, listen_view(&listen, !delta.is_empty())))
+    Ok((status, tracked_view(&listen, !delta.is_empty())))
+}
+
+/// Adds what `delta` counts to a stored listen (nothing to write when it counts nothing).
+fn add(db: &Db, mut l: Listen, delta: Delta, position: u64) -> Result<Listen, Problem> {
+    if delta.is_empty() {
+        return Ok(l);
+    }
+    l.played |= delta.played;
+    l.completed |= delta.completed;
+    l.skipped |= delta.skipped;
+    l.position_ms = l.position_ms.max(position);
+    db.run(
+        "UPDATE listens SET played = ?, completed = ?, skipped = ?, position_ms = ? WHERE id = ?",
+        &[
+            int(i64::from(l.played)),
+            int(i64::from(l.completed)),
+            int(i64::from(l.skipped)),
+            int(l.position_ms as i64),
+            int(l.row),
+        ],
+    )?;
+    Ok(l)
+}
+
+/// Stores a new listen (`new.row` aside) and answers it as stored, with its row id.
+fn insert(db: &Db, user_id: &str, new: &Listen) -> Result<Listen, Problem> {
+    db.rows(
+        &format!(
+            "INSERT INTO listens (user_id, listen_id, song_id, device_id, started_at,
+               position_ms, played, completed, skipped)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             RETURNING {}",
+            listen::COLUMNS
+        ),
+        &[
+            text(user_id),
+            text(&new.listen_id),
+            text(&new.song_id),
+            opt_text(new.device_id.as_deref()),
+            int(new.started_at as i64),
+            int(new.position_ms as i64),
+            int(i64::from(new.played)),
+            int(i64::from(new.completed)),
+            int(i64::from(new.skipped)),
+        ],
+        Listen::from_row,
+    )?
+    .into_iter()
+    .next()
+    .ok_or_else(|| Problem::internal("the listen just stored is not there"))
 }
 
 /// Against inflated counts: new listens per user per minute ...

@@ -3,7 +3,7 @@
 //! seven days.
 
 use crate::ranked::{self, Candidate};
-use crate::settings::{CANDIDATES, TRENDING_TTL_MS};
+use crate::settings::{CANDIDATES, DEFAULT_LIMIT, TRENDING_TTL_MS};
 use crate::signals::{self, TREND_WINDOW_MS};
 use crate::store;
 use serde_json::json;
@@ -17,7 +17,7 @@ pub fn route(req: Request, _params: Params) -> Response {
     crate::respond(|| {
         crate::authenticate_optional(&req)?;
         let query = query_pairs(req.query())?;
-        let limit = ranked::limit(&query, ranked::default_limit())?;
+        let limit = ranked::limit(&query, DEFAULT_LIMIT)?;
         let genre = query
             .iter()
             .find(|(k, _)| k == "genre")
