@@ -3,6 +3,7 @@
 
 use crate::TestApp;
 use crate::bus::EventBus;
+use reqwest::Method;
 use serde_json::{Value, json};
 use spindle_shared::events::Event;
 use std::time::Duration;
@@ -50,6 +51,25 @@ pub async fn register_named(app: &TestApp, email: &str, role: &str, name: &str) 
         token: body["accessToken"].as_str().expect("accessToken").into(),
         refresh: body["refreshToken"].as_str().expect("refreshToken").into(),
     }
+}
+
+/// A listener named `name` (email `name@example.com`, lower-cased).
+pub async fn listener(app: &TestApp, name: &str) -> User {
+    let email = format!("{}@example.com", name.to_lowercase());
+    register_named(app, &email, "listener", name).await
+}
+
+/// An artist named `name` (email `name@example.com`, lower-cased).
+pub async fn artist(app: &TestApp, name: &str) -> User {
+    let email = format!("{}@example.com", name.to_lowercase());
+    register_named(app, &email, "artist", name).await
+}
+
+/// `admin` deletes the account `user_id` (`DELETE /api/admin/users/:id`), which must answer 204.
+pub async fn admin_delete_user(app: &TestApp, admin: &User, user_id: &str) {
+    let path = format!("/api/admin/users/{user_id}");
+    let response = app.send_as(&admin.token, Method::DELETE, &path, None).await;
+    assert_eq!(response.status, 204, "{path}: {}", response.text());
 }
 
 /// An admin: `email` (the app must run with the variable `admin_emails` naming it) registered,

@@ -3,14 +3,13 @@
 //! component's answers (history, counts, trending, similar, for-you) read back with their
 //! shapes checked.
 
-use crate::accounts::{User, register_named};
+use crate::accounts::User;
 use crate::bus::EventBus;
 use crate::media::{Form, assert_song_shape, upload_ok, wav};
 use crate::{TestApp, TestResponse, eventually, object_keys, string_set};
-use redis::AsyncCommands;
 use reqwest::Method;
 use serde_json::{Value, json};
-use spindle_shared::events::{Envelope, Event, TrackPublished};
+use spindle_shared::events::{Event, TrackPublished};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -56,18 +55,6 @@ pub const STATS_FIELDS: &[&str] = &["songId", "plays", "completions", "skips", "
 // ---------------------------------------------------------------------------------------------
 // Accounts and songs
 // ---------------------------------------------------------------------------------------------
-
-/// A listener named `name` (email `name@example.com`, lower-cased).
-pub async fn listener(app: &TestApp, name: &str) -> User {
-    let email = format!("{}@example.com", name.to_lowercase());
-    register_named(app, &email, "listener", name).await
-}
-
-/// An artist named `name`.
-pub async fn artist(app: &TestApp, name: &str) -> User {
-    let email = format!("{}@example.com", name.to_lowercase());
-    register_named(app, &email, "artist", name).await
-}
 
 /// A song to upload: a generated WAV `ms` long, public unless made [`private`](Self::private).
 #[derive(Debug, Clone)]
@@ -230,6 +217,34 @@ pub fn listen_of(response: &TestResponse, status: u16, what: &str) -> Value {
     listen
 }
 
+/// [`track`], which must make a new listen (201 with a listen): the listen.
+pub async fn track_new(
+    app: &TestApp,
+    user: &User,
+    song_id: &str,
+    kind: &str,
+    listen_id: &str,
+    position_ms: u64,
+    what: &str,
+) -> Value {
+    let response = track(app, user, song_id, kind, listen_id, position_ms).await;
+    listen_of(&response, 201, what)
+}
+
+/// [`track`] of a listen that exists already, which must answer 200 with the listen: it.
+pub async fn track_existing(
+    app: &TestApp,
+    user: &User,
+    song_id: &str,
+    kind: &str,
+    listen_id: &str,
+    position_ms: u64,
+    what: &str,
+) -> Value {
+    let response = track(app, user, song_id, kind, listen_id, position_ms).await;
+    listen_of(&response, 200, what)
+}
+
 /// A new listen of `song_id` by `user`: `kind` at `position_ms` under a fresh listen id, which
 /// must answer 201 and count: the listen.
 pub async fn listen(
@@ -306,6 +321,11 @@ pub async fn song_stats(app: &TestApp, token: Option<&str>, song_id: &str) -> Va
     assert_eq!(object_keys(&stats), string_set(STATS_FIELDS), "{stats}");
     assert_eq!(stats["songId"], song_id, "{stats}");
     stats
+}
+
+/// `GET /api/me/stats` as `user`: the body.
+pub async fn my_stats(app: &TestApp, user: &User) -> Value {
+    get_ok(app, user.bearer(), "/api/me/stats").await
 }
 
 /// (plays, completions, skips, listeners) of a stats object.
@@ -490,42 +510,27 @@ pub fn enc(value: &str) -> String {
 // Events
 // ---------------------------------------------------------------------------------------------
 
-/// Every envelope on `topic` so far.
-pub async fn events(app: &TestApp, topic: &str) -> Vec<Envelope> {
-    EventBus::connect(&app.redis.url())
-        .await
-        .envelopes(topic)
-        .await
-}
-
 /// Waits until the activity component has handled the event `event_id`.
 pub async fn wait_handled(app: &TestApp, event_id: &str) {
-    let bus = EventBus::connect(&app.redis.url()).await;
-    eventually(
-        WAIT,
-        &format!("activity to handle event {event_id}"),
-        || {
-            let mut conn = bus.conn.clone();
-            async move {
-                let score: Option<f64> = conn
-                    .zscore(format!("spindle:processed:{GROUP}"), event_id)
-                    .await
-                    .unwrap();
-                score.map(|_| ())
-            }
-        },
-    )
-    .await
+    EventBus::connect(&app.redis.url())
+        .await
+        .wait_processed(GROUP, &[event_id], WAIT)
+        .await
 }
 
 /// The id of the first event on `topic` whose payload `matches`, once there is one.
 pub async fn event_id(app: &TestApp, topic: &str, matches: impl Fn(&Event) -> bool) -> String {
-    eventually(WAIT, &format!("an event on {topic}"), || async {
-        events(app, topic)
-            .await
-            .into_iter()
-            .find(|e| matches(&e.payload))
-            .map(|e| e.id)
+    let bus = EventBus::connect(&app.redis.url()).await;
+    let matches = &matches;
+    eventually(WAIT, &format!("an event on {topic}"), || {
+        let mut bus = bus.clone();
+        async move {
+            let envelopes = bus.envelopes(topic).await;
+            envelopes
+                .into_iter()
+                .find(|e| matches(&e.payload))
+                .map(|e| e.id)
+        }
     })
     .await
 }

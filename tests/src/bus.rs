@@ -6,6 +6,7 @@ use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use spindle_shared::events::{Envelope, stream_key, wake_channel};
 use std::collections::HashMap;
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct EventBus {
@@ -57,6 +58,34 @@ impl EventBus {
             .publish(wake_channel(&envelope.topic), &envelope.id)
             .await
             .unwrap();
+    }
+
+    /// Whether the consumer group `group` has handled the event `id` (it is in the group's
+    /// processed set).
+    pub async fn processed(&mut self, group: &str, id: &str) -> bool {
+        let score: Option<f64> = self
+            .conn
+            .zscore(format!("spindle:processed:{group}"), id)
+            .await
+            .unwrap();
+        score.is_some()
+    }
+
+    /// Waits up to `timeout` until the consumer group `group` has handled every event of `ids`.
+    pub async fn wait_processed(&self, group: &str, ids: &[&str], timeout: Duration) {
+        let what = format!("{group} to handle the events {ids:?}");
+        crate::eventually(timeout, &what, || {
+            let mut bus = self.clone();
+            async move {
+                for id in ids {
+                    if !bus.processed(group, id).await {
+                        return None;
+                    }
+                }
+                Some(())
+            }
+        })
+        .await
     }
 
     /// Every event on `topic`'s stream so far, oldest first, each once: an outbox publishes at

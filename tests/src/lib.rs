@@ -757,6 +757,68 @@ pub fn string_set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|n| n.to_string()).collect()
 }
 
+/// An RFC 3339 time (`2026-12-07T13:40:26Z`, `…26.123456+00:00`) in ms since the epoch
+/// (panics on anything else).
+#[track_caller]
+pub fn rfc3339_ms(text: &str) -> f64 {
+    fn bad(text: &str) -> ! {
+        panic!("not an RFC 3339 time: {text:?}")
+    }
+    if text.len() < 20 || text.as_bytes()[10] != b'T' {
+        bad(text);
+    }
+    let num = |range: std::ops::Range<usize>| -> i64 {
+        text.get(range)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| bad(text))
+    };
+    let days = days_from_civil(num(0..4), num(5..7), num(8..10));
+    let (hour, minute, second) = (num(11..13), num(14..16), num(17..19));
+    let rest = &text[19..];
+    let (fraction, zone) = match rest.strip_prefix('.') {
+        Some(tail) => {
+            let digits = tail
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or_else(|| bad(text));
+            let value: f64 = format!("0.{}", &tail[..digits]).parse().unwrap();
+            (value, &tail[digits..])
+        }
+        None => (0.0, rest),
+    };
+    let offset_minutes = zone_offset_minutes(zone).unwrap_or_else(|| bad(text));
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+    secs as f64 * 1000.0 + fraction * 1000.0
+}
+
+/// The offset of an RFC 3339 zone (`Z`, `+02:00`, `-05:30`) in minutes east of UTC.
+fn zone_offset_minutes(zone: &str) -> Option<i64> {
+    if zone == "Z" || zone == "z" {
+        return Some(0);
+    }
+    if zone.len() != 6 {
+        return None;
+    }
+    let sign = match &zone[..1] {
+        "+" => 1,
+        "-" => -1,
+        _ => return None,
+    };
+    let h: i64 = zone[1..3].parse().ok()?;
+    let m: i64 = zone[4..6].parse().ok()?;
+    Some(sign * (h * 60 + m))
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 // ---------------------------------------------------------------------------------------------
 // The app under test
 // ---------------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@
 //! spawned tasks (long polls held while another device sends a command). Make a new one after
 //! `app.restart(..)`: the app's client is new then.
 
-use crate::accounts::User;
-use crate::{TestApp, TestResponse};
+use crate::accounts::{User, listener};
+use crate::{TestApp, TestResponse, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -159,6 +159,26 @@ impl Api {
             .unwrap_or_else(|| panic!("device {id} is not listed"))
     }
 
+    /// `PATCH /api/sync/devices/:id` with `{"name": name}` as `token`.
+    pub async fn rename_device(
+        &self,
+        token: &str,
+        id: &str,
+        name: impl serde::Serialize,
+    ) -> TestResponse {
+        let path = format!("{DEVICES}/{id}");
+        let body = json!({ "name": name });
+        self.call(Some(token), None, Method::PATCH, &path, Some(body))
+            .await
+    }
+
+    /// `DELETE /api/sync/devices/:id` as `token`.
+    pub async fn delete_device(&self, token: &str, id: &str) -> TestResponse {
+        let path = format!("{DEVICES}/{id}");
+        self.call(Some(token), None, Method::DELETE, &path, None)
+            .await
+    }
+
     // -----------------------------------------------------------------------------------------
     // Commands
     // -----------------------------------------------------------------------------------------
@@ -305,11 +325,15 @@ impl Api {
     // Rooms
     // -----------------------------------------------------------------------------------------
 
+    /// `POST /api/sync/rooms` with `body` as `token`.
+    pub async fn post_room(&self, token: &str, body: Value) -> TestResponse {
+        self.call(Some(token), None, Method::POST, ROOMS, Some(body))
+            .await
+    }
+
     /// `POST /api/sync/rooms` with `body` as `token`: 201, the room.
     pub async fn create_room(&self, token: &str, body: Value) -> Value {
-        let response = self
-            .call(Some(token), None, Method::POST, ROOMS, Some(body))
-            .await;
+        let response = self.post_room(token, body).await;
         assert_eq!(response.status, 201, "create room: {}", response.text());
         response.json()
     }
@@ -361,6 +385,30 @@ impl Api {
         )
         .await
     }
+}
+
+/// `app` with the listener Alice registered: (app, its [`Api`], Alice).
+pub async fn with_alice(app: TestApp) -> (TestApp, Api, User) {
+    let api = Api::new(&app);
+    let alice = listener(&app, "Alice").await;
+    (app, api, alice)
+}
+
+/// [`with_alice`], and Alice's device "Phone" (a phone) registered.
+pub async fn with_alice_and_phone(app: TestApp) -> (TestApp, Api, User, Device) {
+    let (app, api, alice) = with_alice(app).await;
+    let phone = api.device(&alice, "Phone", "phone").await;
+    (app, api, alice, phone)
+}
+
+/// A new app ([`spawn_app`]) with the listener Alice: (app, api, Alice).
+pub async fn alice_app() -> (TestApp, Api, User) {
+    with_alice(spawn_app().await).await
+}
+
+/// A new app ([`spawn_app`]) with Alice and her "Phone": (app, api, Alice, phone).
+pub async fn alice_with_phone() -> (TestApp, Api, User, Device) {
+    with_alice_and_phone(spawn_app().await).await
 }
 
 /// A state's `version`.

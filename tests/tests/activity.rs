@@ -16,12 +16,12 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 use spindle_shared::events::{Event, TrackDeleted, new_envelope};
-use spindle_tests::accounts::{User, register_admin};
+use spindle_tests::accounts::{User, admin_delete_user, artist, listener, register_admin};
 use spindle_tests::activity::{
-    SONG_MS, WAIT, artist, counts, delete_song, follow, for_you, get_ok, history, item_of, listen,
-    listen_id, listen_of, listener, play, play_all, reasons, set_visible, similar, song, song_ids,
-    song_stats, track, track_raw, trending, upload, upload_many, wait_handled, wait_published,
-    wait_track_deleted, wait_user_deleted, whole_history,
+    SONG_MS, WAIT, counts, delete_song, follow, for_you, get_ok, history, item_of, listen,
+    listen_id, listen_of, my_stats, play, play_all, reasons, set_visible, similar, song, song_ids,
+    song_stats, track, track_existing, track_new, track_raw, trending, upload, upload_many,
+    wait_handled, wait_published, wait_track_deleted, wait_user_deleted, whole_history,
 };
 use spindle_tests::bus::EventBus;
 use spindle_tests::media::assert_song_shape;
@@ -43,6 +43,21 @@ async fn start() -> TestApp {
 
 async fn admin(app: &TestApp) -> User {
     register_admin(app, ADMIN_EMAIL).await
+}
+
+/// The artist Ada and the listeners Lee and Mo, registered in that order.
+async fn cast(app: &TestApp) -> (User, User, User) {
+    let ada = artist(app, "Ada").await;
+    let lee = listener(app, "Lee").await;
+    let mo = listener(app, "Mo").await;
+    (ada, lee, mo)
+}
+
+/// A new app ([`start`]) with its [`cast`]: (app, Ada, Lee, Mo).
+async fn scene() -> (TestApp, User, User, User) {
+    let app = start().await;
+    let (ada, lee, mo) = cast(&app).await;
+    (app, ada, lee, mo)
 }
 
 fn set(ids: &[&String]) -> BTreeSet<String> {
@@ -90,10 +105,7 @@ fn for_you_reason(item: &Value) -> (String, Option<String>) {
 
 #[tokio::test]
 async fn a_play_counts_only_from_three_seconds_of_listening() {
-    let app = start().await;
-    let ada = artist(&app, "Ada").await;
-    let lee = listener(&app, "Lee").await;
-    let mo = listener(&app, "Mo").await;
+    let (app, ada, lee, mo) = scene().await;
     let s = upload(&app, &ada, song("Threshold")).await;
 
     let id = listen_id("lee");
@@ -102,8 +114,7 @@ async fn a_play_counts_only_from_three_seconds_of_listening() {
     assert_eq!(counts(&song_stats(&app, None, &s).await), (0, 0, 0, 0));
 
     // The refused call made no listen: the same id now starts one.
-    let response = track(&app, &lee, &s, "play", &id, 3_000).await;
-    let listen = listen_of(&response, 201, "a play at 3,000 ms");
+    let listen = track_new(&app, &lee, &s, "play", &id, 3_000, "a play at 3,000 ms").await;
     assert_eq!(listen["listenId"], id.as_str());
     assert_eq!(listen["songId"], s.as_str());
     assert_eq!(listen["positionMs"], 3_000);
@@ -152,8 +163,7 @@ async fn a_completion_needs_80_percent_and_a_skip_less_than_half_of_the_song() {
     let id = listen_id("mo");
     let late = track(&app, &mo, &s, "skip", &id, 5_000).await;
     assert_invalid(&late, &["positionMs"], "a skip at 50 %");
-    let response = track(&app, &mo, &s, "skip", &id, 4_999).await;
-    let skipped = listen_of(&response, 201, "a skip just under 50 %");
+    let skipped = track_new(&app, &mo, &s, "skip", &id, 4_999, "a skip just under 50 %").await;
     assert_eq!(skipped["skipped"], true, "{skipped}");
     assert_eq!(skipped["completed"], false, "{skipped}");
 
@@ -167,9 +177,7 @@ async fn a_completion_needs_80_percent_and_a_skip_less_than_half_of_the_song() {
 
 #[tokio::test]
 async fn a_position_more_than_ten_seconds_past_the_end_is_refused() {
-    let app = start().await;
-    let ada = artist(&app, "Ada").await;
-    let (lee, mo) = (listener(&app, "Lee").await, listener(&app, "Mo").await);
+    let (app, ada, lee, mo) = scene().await;
     let s = upload(&app, &ada, song("Short")).await;
 
     for kind in ["play", "complete"] {
@@ -199,18 +207,10 @@ async fn the_same_listen_id_again_counts_once() {
     let s = upload(&app, &ada, song("Retry")).await;
 
     let id = listen_id("lee");
-    let first = listen_of(
-        &track(&app, &lee, &s, "play", &id, 3_000).await,
-        201,
-        "the play",
-    );
+    let first = track_new(&app, &lee, &s, "play", &id, 3_000, "the play").await;
     assert_eq!(first["counted"], true);
     for _ in 0..3 {
-        let again = listen_of(
-            &track(&app, &lee, &s, "play", &id, 3_000).await,
-            200,
-            "the play again",
-        );
+        let again = track_existing(&app, &lee, &s, "play", &id, 3_000, "the play again").await;
         assert_eq!(again["counted"], false, "{again}");
         assert_eq!(again["listenId"], id.as_str());
         assert_eq!(again["startedAt"], first["startedAt"], "{again}");
@@ -219,23 +219,17 @@ async fn the_same_listen_id_again_counts_once() {
     assert_eq!(counts(&song_stats(&app, None, &s).await), (1, 0, 0, 1));
 
     // The same listen completing adds the completion, not another play; once.
-    let done = listen_of(
-        &track(&app, &lee, &s, "complete", &id, 9_000).await,
-        200,
-        "the completion of the listen",
-    );
+    let response = track(&app, &lee, &s, "complete", &id, 9_000).await;
+    let done = listen_of(&response, 200, "the completion of the listen");
     assert_eq!(done["counted"], true, "{done}");
     assert_eq!(done["completed"], true, "{done}");
     assert_eq!(done["positionMs"], 9_000, "{done}");
-    let again = listen_of(
-        &track(&app, &lee, &s, "complete", &id, 9_500).await,
-        200,
-        "the completion again",
-    );
+    let response = track(&app, &lee, &s, "complete", &id, 9_500).await;
+    let again = listen_of(&response, 200, "the completion again");
     assert_eq!(again["counted"], false, "{again}");
     assert_eq!(counts(&song_stats(&app, None, &s).await), (1, 1, 0, 1));
 
-    let mine = get_ok(&app, lee.bearer(), "/api/me/stats").await;
+    let mine = my_stats(&app, &lee).await;
     assert_eq!(
         (&mine["plays"], &mine["completions"]),
         (&json!(1), &json!(1))
@@ -278,14 +272,12 @@ async fn concurrent_retries_of_one_listen_count_once() {
 
 #[tokio::test]
 async fn a_listen_id_belongs_to_one_song() {
-    let app = start().await;
-    let ada = artist(&app, "Ada").await;
-    let (lee, mo) = (listener(&app, "Lee").await, listener(&app, "Mo").await);
+    let (app, ada, lee, mo) = scene().await;
     let a = upload(&app, &ada, song("First")).await;
     let b = upload(&app, &ada, song("Second")).await;
 
     let id = listen_id("shared");
-    listen_of(&track(&app, &lee, &a, "play", &id, 3_000).await, 201, "a");
+    track_new(&app, &lee, &a, "play", &id, 3_000, "a").await;
     for kind in ["play", "complete", "skip"] {
         let position = if kind == "skip" { 1_000 } else { 9_000 };
         let response = track(&app, &lee, &b, kind, &id, position).await;
@@ -294,32 +286,22 @@ async fn a_listen_id_belongs_to_one_song() {
     assert_eq!(counts(&song_stats(&app, None, &b).await), (0, 0, 0, 0));
     assert_eq!(counts(&song_stats(&app, None, &a).await), (1, 0, 0, 1));
     // Listen ids are the user's own: another user may use the same one.
-    listen_of(&track(&app, &mo, &b, "play", &id, 3_000).await, 201, "mo");
+    track_new(&app, &mo, &b, "play", &id, 3_000, "mo").await;
     assert_eq!(counts(&song_stats(&app, None, &b).await), (1, 0, 0, 1));
 }
 
 #[tokio::test]
 async fn a_listen_is_either_completed_or_skipped() {
-    let app = start().await;
-    let ada = artist(&app, "Ada").await;
-    let (lee, mo) = (listener(&app, "Lee").await, listener(&app, "Mo").await);
+    let (app, ada, lee, mo) = scene().await;
     let s = upload(&app, &ada, song("Either")).await;
 
     let skipped = listen_id("lee");
-    listen_of(
-        &track(&app, &lee, &s, "skip", &skipped, 1_000).await,
-        201,
-        "skip",
-    );
+    track_new(&app, &lee, &s, "skip", &skipped, 1_000, "skip").await;
     let response = track(&app, &lee, &s, "complete", &skipped, 9_000).await;
     assert_problem(&response, 409, "a completion after a skip");
 
     let completed = listen_id("mo");
-    listen_of(
-        &track(&app, &mo, &s, "complete", &completed, 9_000).await,
-        201,
-        "complete",
-    );
+    track_new(&app, &mo, &s, "complete", &completed, 9_000, "complete").await;
     let response = track(&app, &mo, &s, "skip", &completed, 1_000).await;
     assert_problem(&response, 409, "a skip after a completion");
 
@@ -334,9 +316,7 @@ async fn a_listen_is_either_completed_or_skipped() {
 
 #[tokio::test]
 async fn a_completion_without_a_play_counts_the_play_too() {
-    let app = start().await;
-    let ada = artist(&app, "Ada").await;
-    let (lee, mo) = (listener(&app, "Lee").await, listener(&app, "Mo").await);
+    let (app, ada, lee, mo) = scene().await;
     let s = upload(&app, &ada, song("Straight through")).await;
 
     let done = listen(&app, &lee, &s, "complete", 9_000).await;
@@ -345,7 +325,7 @@ async fn a_completion_without_a_play_counts_the_play_too() {
         (&json!(true), &json!(true))
     );
     assert_eq!(counts(&song_stats(&app, None, &s).await), (1, 1, 0, 1));
-    let mine = get_ok(&app, lee.bearer(), "/api/me/stats").await;
+    let mine = my_stats(&app, &lee).await;
     assert_eq!(
         (&mine["plays"], &mine["completions"], &mine["skips"]),
         (&json!(1), &json!(1), &json!(0)),
@@ -354,21 +334,15 @@ async fn a_completion_without_a_play_counts_the_play_too() {
 
     // A play and then the completion of one listen: one play, one completion.
     let id = listen_id("mo");
-    listen_of(&track(&app, &mo, &s, "play", &id, 3_000).await, 201, "play");
-    let done = listen_of(
-        &track(&app, &mo, &s, "complete", &id, 9_000).await,
-        200,
-        "complete",
-    );
+    track_new(&app, &mo, &s, "play", &id, 3_000, "play").await;
+    let done = track_existing(&app, &mo, &s, "complete", &id, 9_000, "complete").await;
     assert_eq!(done["counted"], true);
     assert_eq!(counts(&song_stats(&app, None, &s).await), (2, 2, 0, 2));
 }
 
 #[tokio::test]
 async fn a_skip_at_one_second_counts_only_the_skip() {
-    let app = start().await;
-    let ada = artist(&app, "Ada").await;
-    let (lee, mo) = (listener(&app, "Lee").await, listener(&app, "Mo").await);
+    let (app, ada, lee, mo) = scene().await;
     let s = upload(&app, &ada, song("Not for me")).await;
 
     let skip = listen(&app, &lee, &s, "skip", 1_000).await;
@@ -377,7 +351,7 @@ async fn a_skip_at_one_second_counts_only_the_skip() {
         (&json!(false), &json!(true))
     );
     assert_eq!(counts(&song_stats(&app, None, &s).await), (0, 0, 1, 0));
-    let mine = get_ok(&app, lee.bearer(), "/api/me/stats").await;
+    let mine = my_stats(&app, &lee).await;
     assert_eq!(
         (&mine["plays"], &mine["skips"]),
         (&json!(0), &json!(1)),
@@ -566,8 +540,7 @@ async fn songs_the_caller_may_not_see_cannot_be_tracked() {
 async fn invisible_songs_never_show_in_the_lists_of_others() {
     let app = start().await;
     let boss = admin(&app).await;
-    let ada = artist(&app, "Ada").await;
-    let (lee, mo) = (listener(&app, "Lee").await, listener(&app, "Mo").await);
+    let (ada, lee, mo) = cast(&app).await;
     let x = upload(&app, &ada, song("Open door").genre("Noir")).await;
     let y = upload(&app, &ada, song("Open window").genre("Noir")).await;
     let private = upload(&app, &ada, song("Closed door").genre("Noir").private()).await;
@@ -653,28 +626,18 @@ async fn invisible_songs_never_show_in_the_lists_of_others() {
 
 #[tokio::test]
 async fn the_same_song_played_again_within_30_seconds_is_429() {
-    let app = start().await;
-    let ada = artist(&app, "Ada").await;
-    let (lee, mo) = (listener(&app, "Lee").await, listener(&app, "Mo").await);
+    let (app, ada, lee, mo) = scene().await;
     let s = upload(&app, &ada, song("On repeat")).await;
 
     let first = listen_id("lee");
-    listen_of(
-        &track(&app, &lee, &s, "play", &first, 3_000).await,
-        201,
-        "play",
-    );
+    track_new(&app, &lee, &s, "play", &first, 3_000, "play").await;
     for (kind, at) in [("play", 3_000), ("complete", 9_000), ("skip", 4_000)] {
         let response = track(&app, &lee, &s, kind, &listen_id("lee"), at).await;
         retry_after(&response, 30, &format!("a new {kind} at {at} within 30 s"));
     }
     // A skip before 3 s is no play: allowed. A retry of the counted listen is no new listen.
     listen(&app, &lee, &s, "skip", 1_000).await;
-    listen_of(
-        &track(&app, &lee, &s, "play", &first, 3_000).await,
-        200,
-        "retry",
-    );
+    track_existing(&app, &lee, &s, "play", &first, 3_000, "retry").await;
     // Another listener is not limited by Lee's plays.
     play(&app, &mo, &s).await;
     assert_eq!(counts(&song_stats(&app, None, &s).await), (2, 0, 1, 2));
@@ -715,11 +678,7 @@ async fn a_skipped_listen_played_later_is_no_way_around_the_30_second_limit() {
     play(&app, &lee, &s).await;
     // A skip at 1 s is allowed (no play) ...
     let second = listen_id("lee");
-    listen_of(
-        &track(&app, &lee, &s, "skip", &second, 1_000).await,
-        201,
-        "skip",
-    );
+    track_new(&app, &lee, &s, "skip", &second, 1_000, "skip").await;
     // ... but that listen must not become a second play of the song within 30 s.
     let response = track(&app, &lee, &s, "play", &second, 5_000).await;
     assert!(
@@ -740,20 +699,14 @@ async fn a_skipped_listen_played_later_is_no_way_around_the_30_second_limit() {
 
 #[tokio::test]
 async fn more_than_30_new_listens_in_a_minute_is_429() {
-    let app = start().await;
-    let ada = artist(&app, "Ada").await;
-    let (lee, mo) = (listener(&app, "Lee").await, listener(&app, "Mo").await);
+    let (app, ada, lee, mo) = scene().await;
     let mut songs = Vec::new();
     for i in 0..32 {
         songs.push(upload(&app, &ada, song(&format!("Short {i}")).ms(1_000)).await);
     }
 
     let first = listen_id("lee");
-    listen_of(
-        &track(&app, &lee, &songs[0], "play", &first, 3_000).await,
-        201,
-        "1st",
-    );
+    track_new(&app, &lee, &songs[0], "play", &first, 3_000, "1st").await;
     for song_id in &songs[1..30] {
         play(&app, &lee, song_id).await;
     }
@@ -762,11 +715,7 @@ async fn more_than_30_new_listens_in_a_minute_is_429() {
     // Any new listen counts, a skip too; a retry of a listen is not a new one.
     let response = track(&app, &lee, &songs[31], "skip", &listen_id("lee"), 100).await;
     retry_after(&response, 60, "a 31st listen that is a skip");
-    listen_of(
-        &track(&app, &lee, &songs[0], "play", &first, 3_000).await,
-        200,
-        "retry",
-    );
+    track_existing(&app, &lee, &songs[0], "play", &first, 3_000, "retry").await;
     assert_eq!(
         counts(&song_stats(&app, None, &songs[30]).await),
         (0, 0, 0, 0)
@@ -775,7 +724,7 @@ async fn more_than_30_new_listens_in_a_minute_is_429() {
         counts(&song_stats(&app, None, &songs[31]).await),
         (0, 0, 0, 0)
     );
-    let mine = get_ok(&app, lee.bearer(), "/api/me/stats").await;
+    let mine = my_stats(&app, &lee).await;
     assert_eq!(mine["plays"], 30, "{mine}");
     // The limit is per user.
     play(&app, &mo, &songs[30]).await;
@@ -787,9 +736,7 @@ async fn more_than_30_new_listens_in_a_minute_is_429() {
 
 #[tokio::test]
 async fn history_is_newest_first_and_its_pages_have_no_gaps_or_duplicates() {
-    let app = start().await;
-    let ada = artist(&app, "Ada").await;
-    let (lee, mo) = (listener(&app, "Lee").await, listener(&app, "Mo").await);
+    let (app, ada, lee, mo) = scene().await;
     let songs = upload_many(&app, &ada, "Track", 7, None).await;
 
     let mut listens = Vec::new();
@@ -907,26 +854,22 @@ async fn my_stats_total_my_listens_with_top_songs_and_artists() {
     let b1 = upload(&app, &bo, song("B1")).await;
     let b2 = upload(&app, &bo, song("B2")).await;
 
-    let empty = get_ok(&app, lee.bearer(), "/api/me/stats").await;
+    let empty = my_stats(&app, &lee).await;
     assert_eq!(
         empty,
         json!({ "plays": 0, "completions": 0, "skips": 0, "songs": 0, "topSongs": [], "topArtists": [] })
     );
 
     let id = listen_id("lee");
-    listen_of(&track(&app, &lee, &a1, "play", &id, 3_000).await, 201, "a1");
-    listen_of(
-        &track(&app, &lee, &a1, "complete", &id, 9_000).await,
-        200,
-        "a1 done",
-    );
+    track_new(&app, &lee, &a1, "play", &id, 3_000, "a1").await;
+    track_existing(&app, &lee, &a1, "complete", &id, 9_000, "a1 done").await;
     play(&app, &lee, &a2).await;
     play(&app, &lee, &b2).await;
     listen(&app, &lee, &b1, "skip", 1_000).await;
     // Mo's listens are not Lee's.
     play_all(&app, &mo, &[&a1, &b1, &b2]).await;
 
-    let mine = get_ok(&app, lee.bearer(), "/api/me/stats").await;
+    let mine = my_stats(&app, &lee).await;
     assert_eq!(
         object_keys(&mine),
         string_set(&[
@@ -1324,7 +1267,7 @@ async fn for_you_leaves_out_a_song_played_five_times_lately() {
             );
         }
     }
-    let mine = get_ok(&app, u.bearer(), "/api/me/stats").await;
+    let mine = my_stats(&app, &u).await;
     assert_eq!(mine["plays"], 6, "{mine}");
 }
 
@@ -1621,8 +1564,7 @@ fn rows_of(app: &TestApp, table: &str, user_id: &str) -> i64 {
 async fn a_deleted_users_history_taste_and_counts_go_and_song_counts_stay() {
     let app = start().await;
     let boss = admin(&app).await;
-    let ada = artist(&app, "Ada").await;
-    let (lee, mo) = (listener(&app, "Lee").await, listener(&app, "Mo").await);
+    let (ada, lee, mo) = cast(&app).await;
     let s = upload(&app, &ada, song("Remembered")).await;
     let t = upload(&app, &ada, song("Also remembered")).await;
     play_all(&app, &lee, &[&s, &t]).await;
@@ -1639,15 +1581,7 @@ async fn a_deleted_users_history_taste_and_counts_go_and_song_counts_stay() {
     play(&app, &mo, &s).await;
     assert_eq!(rows_of(&app, "listens", &lee.id), 3);
 
-    let response = app
-        .send_as(
-            &boss.token,
-            Method::DELETE,
-            &format!("/api/admin/users/{}", lee.id),
-            None,
-        )
-        .await;
-    assert_eq!(response.status, 204, "{}", response.text());
+    admin_delete_user(&app, &boss, &lee.id).await;
     wait_user_deleted(&app, &lee.id).await;
 
     for table in ["listens", "user_songs", "tastes"] {
@@ -1663,7 +1597,7 @@ async fn a_deleted_users_history_taste_and_counts_go_and_song_counts_stay() {
         .await;
     if response.status == 200 {
         assert_eq!(response.json::<Value>()["items"], json!([]));
-        let mine = get_ok(&app, lee.bearer(), "/api/me/stats").await;
+        let mine = my_stats(&app, &lee).await;
         assert_eq!(mine["plays"], 0, "{mine}");
         assert_eq!(
             get_ok(&app, lee.bearer(), "/api/me/taste").await["genres"],
@@ -1749,7 +1683,7 @@ async fn snapshot(app: &TestApp, songs: &[String], users: &[&User], artist: &Use
     }
     let mut mine = Vec::new();
     for u in users {
-        mine.push(get_ok(app, u.bearer(), "/api/me/stats").await);
+        mine.push(my_stats(app, u).await);
     }
     let round = |items: Vec<Value>| -> Vec<(String, i64)> {
         items
@@ -1819,23 +1753,14 @@ async fn an_admin_rebuild_gives_the_same_counts_and_rankings() {
 async fn a_rebuild_after_a_user_was_deleted_keeps_the_song_counts() {
     let app = start().await;
     let boss = admin(&app).await;
-    let ada = artist(&app, "Ada").await;
-    let (lee, mo) = (listener(&app, "Lee").await, listener(&app, "Mo").await);
+    let (ada, lee, mo) = cast(&app).await;
     let s = upload(&app, &ada, song("Counted forever")).await;
     let (bo, cy) = (artist(&app, "Bo").await, artist(&app, "Cy").await);
     let t = upload(&app, &bo, song("Played after")).await;
     let u = upload(&app, &cy, song("Played by Mo")).await;
     play_all(&app, &lee, &[&s, &t]).await;
     play_all(&app, &mo, &[&s, &u]).await;
-    let response = app
-        .send_as(
-            &boss.token,
-            Method::DELETE,
-            &format!("/api/admin/users/{}", lee.id),
-            None,
-        )
-        .await;
-    assert_eq!(response.status, 204, "{}", response.text());
+    admin_delete_user(&app, &boss, &lee.id).await;
     wait_user_deleted(&app, &lee.id).await;
     assert_eq!(counts(&song_stats(&app, None, &s).await), (2, 0, 0, 2));
 

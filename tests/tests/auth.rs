@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 use spindle_shared::events::{Envelope, Event, UserOtpRequested};
 use spindle_tests::bus::EventBus;
 use spindle_tests::{
-    TestApp, TestResponse, assert_invalid, assert_problem, eventually, object_keys, spawn_app_with,
-    string_set,
+    TestApp, TestResponse, assert_invalid, assert_problem, eventually, object_keys, rfc3339_ms,
+    spawn_app_with, string_set,
 };
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
@@ -328,28 +328,6 @@ fn other_code(code: &str, n: u32) -> String {
 fn assert_wrong_code(response: &TestResponse, what: &str) {
     let body = assert_problem(response, 400, what);
     assert_eq!(body["detail"], WRONG_CODE, "{what}: {body}");
-}
-
-/// Milliseconds since the epoch of an RFC 3339 UTC time (`2026-01-01T10:00:00.123Z`).
-fn parse_rfc3339_ms(text: &str) -> i64 {
-    let parts = text
-        .split_once('T')
-        .and_then(|(date, time)| Some((date, time.strip_suffix('Z')?)));
-    let Some((date, time)) = parts else {
-        panic!("not an RFC 3339 UTC time: {text:?}")
-    };
-    let d: Vec<i64> = date.split('-').map(|p| p.parse().unwrap()).collect();
-    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
-    let t: Vec<i64> = hms.split(':').map(|p| p.parse().unwrap()).collect();
-    let ms: i64 = format!("{frac:0<3}")[..3].parse().unwrap();
-    // Days from civil (Howard Hinnant's algorithm).
-    let (y, m, day) = (if d[1] <= 2 { d[0] - 1 } else { d[0] }, d[1], d[2]);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    ((days * 24 + t[0]) * 60 + t[1]) * 60_000 + t[2] * 1000 + ms
 }
 
 fn now_ms() -> i64 {
@@ -1239,7 +1217,7 @@ async fn a_code_request_answers_the_same_whether_or_not_the_account_exists() {
     assert_eq!(otp.purpose, "verify_email");
     assert_eq!(otp.code.len(), 6, "{}", otp.code);
     assert!(otp.code.bytes().all(|b| b.is_ascii_digit()), "{}", otp.code);
-    let lifetime = parse_rfc3339_ms(&otp.expires_at) - requested_at;
+    let lifetime = rfc3339_ms(&otp.expires_at) as i64 - requested_at;
     assert!(
         (590_000..=610_000).contains(&lifetime),
         "a code lives 10 minutes: {} ({lifetime} ms)",

@@ -9,7 +9,6 @@
 //!
 //! Every test starts its own app.
 
-use redis::AsyncCommands;
 use reqwest::Method;
 use serde_json::{Value, json};
 use spindle_shared::events::{
@@ -465,18 +464,10 @@ async fn last_event(app: &TestApp, topic: &str) -> String {
 
 /// Waits until the consumer group `group` has handled the event `event_id` (its processed set).
 async fn wait_processed(app: &TestApp, group: &str, event_id: &str) {
-    let bus = EventBus::connect(&app.redis.url()).await;
-    eventually(WAIT, &format!("{group} to handle event {event_id}"), || {
-        let mut conn = bus.conn.clone();
-        async move {
-            let score: Option<f64> = conn
-                .zscore(format!("spindle:processed:{group}"), event_id)
-                .await
-                .unwrap();
-            score.map(|_| ())
-        }
-    })
-    .await
+    EventBus::connect(&app.redis.url())
+        .await
+        .wait_processed(group, &[event_id], WAIT)
+        .await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -152,32 +152,10 @@ impl Bus {
         Self(EventBus::connect(url).await)
     }
 
-    /// Whether the group has handled event `id` (its processed set).
-    async fn processed(&mut self, id: &str) -> bool {
-        let score: Option<f64> = self
-            .conn
-            .zscore(format!("spindle:processed:{GROUP}"), id)
-            .await
-            .unwrap();
-        score.is_some()
-    }
-
     /// Waits until the group has handled every one of `envelopes`.
     async fn wait_processed(&self, envelopes: &[&Envelope]) {
-        let ids: Vec<String> = envelopes.iter().map(|e| e.id.clone()).collect();
-        eventually(WAIT, "the events to be handled", || {
-            let mut bus = self.clone();
-            let ids = ids.clone();
-            async move {
-                for id in &ids {
-                    if !bus.processed(id).await {
-                        return None;
-                    }
-                }
-                Some(())
-            }
-        })
-        .await
+        let ids: Vec<&str> = envelopes.iter().map(|e| e.id.as_str()).collect();
+        self.0.wait_processed(GROUP, &ids, WAIT).await
     }
 
     /// The group's pending entries on `topic`: (entry id, deliveries so far); none before the

@@ -11,15 +11,16 @@
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
-use spindle_tests::accounts::{User, register_named};
+use spindle_tests::accounts::{User, admin_delete_user, listener, register_admin};
 use spindle_tests::bus::EventBus;
 use spindle_tests::sync::{
-    APPLY_WAIT, Api, COMMANDS, ClockClient, DEVICES, Device, ROOMS, STATE, TIME, command_id,
-    is_room_code, position_at, queue_entries, queue_songs, state_etag, version_of, wall_clock_ms,
+    APPLY_WAIT, Api, COMMANDS, ClockClient, DEVICES, Device, ROOMS, STATE, TIME, alice_app,
+    alice_with_phone, command_id, is_room_code, position_at, queue_entries, queue_songs,
+    state_etag, version_of, wall_clock_ms, with_alice, with_alice_and_phone,
 };
 use spindle_tests::{
     TestApp, TestResponse, app_manifest, assert_invalid, assert_problem, eventually, object_keys,
-    spawn_app, spawn_app_with, string_set,
+    rfc3339_ms, spawn_app, spawn_app_with, string_set,
 };
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, Instant};
@@ -88,9 +89,13 @@ const MEMBER_FIELDS: &[&str] = &[
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-async fn listener(app: &TestApp, name: &str) -> User {
-    let email = format!("{}@example.com", name.to_lowercase());
-    register_named(app, &email, "listener", name).await
+/// The real app with a Redis that persists every write, so that it can be restarted.
+async fn persistent_app() -> TestApp {
+    TestApp::builder(app_manifest())
+        .persistent_redis()
+        .start()
+        .await
+        .expect("start the app")
 }
 
 /// A long poll (`GET /api/sync/state{query}`) running in the background: its answer and the
@@ -179,59 +184,6 @@ fn rejections(state: &Value) -> Vec<Value> {
     }
 }
 
-/// An RFC 3339 time (`2026-12-07T13:40:26Z`, `…26.123456+00:00`) in ms since the epoch.
-#[track_caller]
-fn rfc3339_ms(text: &str) -> f64 {
-    fn bad(text: &str) -> ! {
-        panic!("not an RFC 3339 time: {text:?}")
-    }
-    if text.len() < 20 || text.as_bytes()[10] != b'T' {
-        bad(text);
-    }
-    let num = |range: std::ops::Range<usize>| -> i64 {
-        text.get(range)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| bad(text))
-    };
-    let (year, month, day) = (num(0..4), num(5..7), num(8..10));
-    let (hour, minute, second) = (num(11..13), num(14..16), num(17..19));
-    let rest = &text[19..];
-    let (fraction, zone) = match rest.strip_prefix('.') {
-        Some(tail) => {
-            let digits = tail
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or_else(|| bad(text));
-            let value: f64 = format!("0.{}", &tail[..digits]).parse().unwrap();
-            (value, &tail[digits..])
-        }
-        None => (0.0, rest),
-    };
-    let offset_minutes = match zone {
-        "Z" | "z" => 0,
-        _ if zone.len() == 6 => {
-            let sign = match &zone[..1] {
-                "+" => 1,
-                "-" => -1,
-                _ => bad(text),
-            };
-            let h: i64 = zone[1..3].parse().unwrap_or_else(|_| bad(text));
-            let m: i64 = zone[4..6].parse().unwrap_or_else(|_| bad(text));
-            sign * (h * 60 + m)
-        }
-        _ => bad(text),
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-    secs as f64 * 1000.0 + fraction * 1000.0
-}
-
 /// Asserts `device` is a device document named `name` of `kind`.
 #[track_caller]
 fn assert_device(device: &Value, name: &str, kind: &str) {
@@ -262,9 +214,7 @@ fn other_code(taken: &[&str]) -> String {
 
 #[tokio::test]
 async fn devices_are_created_listed_renamed_and_deleted() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
+    let (app, api, alice) = alice_app().await;
     let bob = listener(&app, "Bob").await;
 
     assert!(api.devices(&alice.token).await.is_empty(), "no devices yet");
@@ -320,15 +270,8 @@ async fn devices_are_created_listed_renamed_and_deleted() {
     assert!(api.devices(&bob.token).await.is_empty(), "Bob sees none");
 
     // Renamed (trimmed again).
-    let path = format!("{DEVICES}/{speaker_id}");
     let response = api
-        .call(
-            Some(&alice.token),
-            None,
-            Method::PATCH,
-            &path,
-            Some(json!({ "name": " Living room " })),
-        )
+        .rename_device(&alice.token, &speaker_id, " Living room ")
         .await;
     assert_eq!(response.status, 200, "{}", response.text());
     let renamed: Value = response.json();
@@ -341,27 +284,15 @@ async fn devices_are_created_listed_renamed_and_deleted() {
     );
 
     // Deleted: 204, gone from the list; then 404 for every route on it.
-    let response = api
-        .call(Some(&alice.token), None, Method::DELETE, &path, None)
-        .await;
+    let response = api.delete_device(&alice.token, &speaker_id).await;
     assert_eq!(response.status, 204, "{}", response.text());
     assert!(response.body.is_empty());
     let listed: Vec<Value> = api.devices(&alice.token).await;
     assert_eq!(listed.len(), ids.len() - 1);
     assert!(listed.iter().all(|d| d["id"] != speaker_id.as_str()));
-    let response = api
-        .call(Some(&alice.token), None, Method::DELETE, &path, None)
-        .await;
+    let response = api.delete_device(&alice.token, &speaker_id).await;
     assert_problem(&response, 404, "delete again");
-    let response = api
-        .call(
-            Some(&alice.token),
-            None,
-            Method::PATCH,
-            &path,
-            Some(json!({ "name": "Back" })),
-        )
-        .await;
+    let response = api.rename_device(&alice.token, &speaker_id, "Back").await;
     assert_problem(&response, 404, "rename a deleted device");
     let response = api
         .post_command(
@@ -375,9 +306,7 @@ async fn devices_are_created_listed_renamed_and_deleted() {
 
 #[tokio::test]
 async fn device_names_and_kinds_are_validated_and_limited_to_50_per_user() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
+    let (app, api, alice) = alice_app().await;
 
     let cases = [
         (json!({ "name": "", "kind": "phone" }), vec!["name"]),
@@ -400,17 +329,8 @@ async fn device_names_and_kinds_are_validated_and_limited_to_50_per_user() {
     assert!(api.devices(&alice.token).await.is_empty(), "nothing made");
 
     let phone = api.device(&alice, "Phone", "phone").await;
-    let path = format!("{DEVICES}/{}", phone.id);
     for name in [json!(""), json!("  "), json!("y".repeat(65)), json!(null)] {
-        let response = api
-            .call(
-                Some(&alice.token),
-                None,
-                Method::PATCH,
-                &path,
-                Some(json!({ "name": name })),
-            )
-            .await;
+        let response = api.rename_device(&alice.token, &phone.id, &name).await;
         assert_invalid(&response, &["name"], &format!("rename to {name}"));
     }
     assert_eq!(
@@ -437,10 +357,7 @@ async fn device_names_and_kinds_are_validated_and_limited_to_50_per_user() {
 
 #[tokio::test]
 async fn a_device_is_active_once_it_plays_and_its_last_seen_time_follows_its_requests() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
     let laptop = api.device(&alice, "Laptop", "desktop").await;
 
     let listed = api.devices(&alice.token).await;
@@ -487,25 +404,16 @@ async fn a_device_is_active_once_it_plays_and_its_last_seen_time_follows_its_req
 
 #[tokio::test]
 async fn deleting_the_active_device_leaves_the_state_without_one() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
     let laptop = api.device(&alice, "Laptop", "desktop").await;
     let version = applied_version(&api.apply(&phone, "play", json!({ "songId": "s1" })).await);
 
     // Deleting another device does not touch the state.
-    let path = format!("{DEVICES}/{}", laptop.id);
-    let response = api
-        .call(Some(&alice.token), None, Method::DELETE, &path, None)
-        .await;
+    let response = api.delete_device(&alice.token, &laptop.id).await;
     assert_eq!(response.status, 204, "{}", response.text());
     assert_eq!(version_of(&api.state(&alice.token).await), version);
 
-    let path = format!("{DEVICES}/{}", phone.id);
-    let response = api
-        .call(Some(&alice.token), None, Method::DELETE, &path, None)
-        .await;
+    let response = api.delete_device(&alice.token, &phone.id).await;
     assert_eq!(response.status, 204, "{}", response.text());
     let state = api.state_at_least(&alice.token, version + 1).await;
     assert_eq!(version_of(&state), version + 1, "{state}");
@@ -515,9 +423,7 @@ async fn deleting_the_active_device_leaves_the_state_without_one() {
 
 #[tokio::test]
 async fn another_users_device_is_forbidden_and_an_unknown_one_is_not_found() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
+    let (app, api, alice) = alice_app().await;
     let bob = listener(&app, "Bob").await;
     let alice_phone = api.device(&alice, "Alice's phone", "phone").await;
     let bob_phone = api.device(&bob, "Bob's phone", "phone").await;
@@ -544,21 +450,10 @@ async fn another_users_device_is_forbidden_and_an_unknown_one_is_not_found() {
             .await;
         assert_problem(&response, status, &format!("a long poll from {what}"));
 
-        let path = format!("{DEVICES}/{device_id}");
-        let response = api
-            .call(
-                Some(&alice.token),
-                None,
-                Method::PATCH,
-                &path,
-                Some(json!({ "name": "Mine now" })),
-            )
-            .await;
+        let response = api.rename_device(&alice.token, device_id, "Mine now").await;
         assert_problem(&response, status, &format!("renaming {what}"));
 
-        let response = api
-            .call(Some(&alice.token), None, Method::DELETE, &path, None)
-            .await;
+        let response = api.delete_device(&alice.token, device_id).await;
         assert_problem(&response, status, &format!("deleting {what}"));
     }
 
@@ -592,10 +487,7 @@ async fn another_users_device_is_forbidden_and_an_unknown_one_is_not_found() {
 
 #[tokio::test]
 async fn requests_need_a_token_json_and_a_body_of_at_most_64_kib() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
     let room = api.create_room(&alice.token, json!({})).await;
     let code = room["code"].as_str().unwrap();
 
@@ -707,10 +599,7 @@ async fn requests_need_a_token_json_and_a_body_of_at_most_64_kib() {
 
 #[tokio::test]
 async fn commands_are_validated_before_they_are_accepted() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
 
     let id = || json!(command_id());
     let hundred_and_one: Vec<String> = (0..101).map(|i| format!("s{i}")).collect();
@@ -814,10 +703,7 @@ async fn commands_are_validated_before_they_are_accepted() {
 
 #[tokio::test]
 async fn commands_that_cannot_apply_are_rejected_with_a_reason() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
 
     for kind in ["play", "next", "previous"] {
         let id = api.command(&phone, kind, Value::Null).await;
@@ -835,10 +721,7 @@ async fn commands_that_cannot_apply_are_rejected_with_a_reason() {
 
 #[tokio::test]
 async fn jump_plays_one_entry_of_the_queue_even_a_song_queued_twice() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
     api.apply(
         &phone,
         "set_queue",
@@ -866,10 +749,7 @@ async fn jump_plays_one_entry_of_the_queue_even_a_song_queued_twice() {
 
 #[tokio::test]
 async fn a_new_state_has_the_documented_defaults() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
 
     let response = api.poll(&alice.token, None, "", None).await;
     assert_eq!(response.status, 200, "{}", response.text());
@@ -942,10 +822,7 @@ async fn a_new_state_has_the_documented_defaults() {
 
 #[tokio::test]
 async fn a_pause_on_one_device_wakes_the_long_poll_of_another() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
     let laptop = api.device(&alice, "Laptop", "desktop").await;
 
     let version = applied_version(
@@ -973,9 +850,7 @@ async fn a_pause_on_one_device_wakes_the_long_poll_of_another() {
 
 #[tokio::test]
 async fn a_transfer_hands_playback_to_the_other_device() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
+    let (app, api, alice) = alice_app().await;
     let bob = listener(&app, "Bob").await;
     let phone = api.device(&alice, "Phone", "phone").await;
     let laptop = api.device(&alice, "Laptop", "desktop").await;
@@ -1048,10 +923,7 @@ async fn a_transfer_hands_playback_to_the_other_device() {
 
 #[tokio::test]
 async fn a_transfer_in_a_listening_room_is_refused() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
     let laptop = api.device(&alice, "Laptop", "desktop").await;
     let room = api.create_room(&alice.token, json!({})).await;
     let code = room["code"].as_str().unwrap();
@@ -1073,9 +945,7 @@ async fn a_transfer_in_a_listening_room_is_refused() {
 #[tokio::test]
 async fn fifty_concurrent_commands_from_three_devices_apply_once_each_in_a_gap_free_sequence() {
     const TOTAL: usize = 50;
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
+    let (_app, api, alice) = alice_app().await;
     let devices = [
         api.device(&alice, "Phone", "phone").await,
         api.device(&alice, "Laptop", "desktop").await,
@@ -1188,10 +1058,7 @@ async fn fifty_concurrent_commands_from_three_devices_apply_once_each_in_a_gap_f
 
 #[tokio::test]
 async fn the_same_command_id_is_applied_once() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
     let start = version_of(&api.state(&alice.token).await);
 
     // Retried one after another, before and after it is applied.
@@ -1253,10 +1120,7 @@ async fn the_same_command_id_is_applied_once() {
 
 #[tokio::test]
 async fn a_stale_expected_version_is_rejected_and_reported_to_the_sender_once() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
     let laptop = api.device(&alice, "Laptop", "desktop").await;
     api.apply(&phone, "set_volume", json!({ "volume": 80 }))
         .await;
@@ -1359,10 +1223,7 @@ async fn a_stale_expected_version_is_rejected_and_reported_to_the_sender_once() 
 
 #[tokio::test]
 async fn commands_apply_in_the_order_they_were_accepted() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
     let version = applied_version(
         &api.apply(&phone, "set_queue", json!({ "songIds": ["s1", "s2"] }))
             .await,
@@ -1389,10 +1250,7 @@ async fn commands_apply_in_the_order_they_were_accepted() {
 
 #[tokio::test]
 async fn polls_answer_at_once_when_the_state_differs_and_304_when_the_wait_ends() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
     api.apply(&phone, "play", json!({ "songId": "s1" })).await;
     let version = applied_version(&api.apply(&phone, "pause", Value::Null).await);
     let tag = format!("\"v{version}\"");
@@ -1505,9 +1363,7 @@ async fn polls_answer_at_once_when_the_state_differs_and_304_when_the_wait_ends(
 
 #[tokio::test]
 async fn bad_poll_parameters_and_foreign_rooms_are_refused() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
+    let (app, api, alice) = alice_app().await;
     let bob = listener(&app, "Bob").await;
     let phone = api.device(&alice, "Phone", "phone").await;
     api.apply(&phone, "play", json!({ "songId": "s1" })).await;
@@ -1557,9 +1413,7 @@ async fn bad_poll_parameters_and_foreign_rooms_are_refused() {
 #[tokio::test]
 async fn a_silent_active_device_stops_being_the_active_player() {
     let app = spawn_app_with(&[("sync_device_timeout_secs", "1")]).await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = with_alice_and_phone(app).await;
     let laptop = api.device(&alice, "Laptop", "desktop").await;
 
     // The phone plays and, polling, stays fresh until it sees its command applied.
@@ -1607,9 +1461,7 @@ async fn a_silent_active_device_stops_being_the_active_player() {
 
 #[tokio::test]
 async fn the_time_route_answers_the_servers_receive_and_send_times() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
+    let (_app, api, alice) = alice_app().await;
 
     let mut fractional = false;
     for _ in 0..5 {
@@ -1644,10 +1496,7 @@ async fn the_time_route_answers_the_servers_receive_and_send_times() {
 
 #[tokio::test]
 async fn devices_with_skewed_clocks_compute_the_same_position() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
     api.apply(&phone, "set_queue", json!({ "songIds": ["s1", "s2"] }))
         .await;
     api.apply(&phone, "seek", json!({ "positionMs": 90_000 }))
@@ -1722,9 +1571,7 @@ fn room_members(room: &Value) -> BTreeMap<String, Value> {
 
 #[tokio::test]
 async fn a_listening_room_is_shared_by_three_listeners() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
+    let (app, api, alice) = alice_app().await;
     let bob = listener(&app, "Bob").await;
     let carol = listener(&app, "Carol").await;
     let dave = listener(&app, "Dave").await;
@@ -1734,13 +1581,7 @@ async fn a_listening_room_is_shared_by_three_listeners() {
 
     // Created: a code, Alice host and only member, controlled by the host.
     let response = api
-        .call(
-            Some(&alice.token),
-            None,
-            Method::POST,
-            ROOMS,
-            Some(json!({ "name": "Friday night" })),
-        )
+        .post_room(&alice.token, json!({ "name": "Friday night" }))
         .await;
     assert_eq!(response.status, 201, "{}", response.text());
     let room: Value = response.json();
@@ -1760,23 +1601,11 @@ async fn a_listening_room_is_shared_by_three_listeners() {
     assert_eq!(other["name"], "Listening room");
     assert_ne!(other["code"], code.as_str());
     let response = api
-        .call(
-            Some(&alice.token),
-            None,
-            Method::POST,
-            ROOMS,
-            Some(json!({ "name": "x".repeat(65) })),
-        )
+        .post_room(&alice.token, json!({ "name": "x".repeat(65) }))
         .await;
     assert_invalid(&response, &["name"], "a long room name");
     let response = api
-        .call(
-            Some(&alice.token),
-            None,
-            Method::POST,
-            ROOMS,
-            Some(json!({ "controlMode": "anyone" })),
-        )
+        .post_room(&alice.token, json!({ "controlMode": "anyone" }))
         .await;
     assert_invalid(&response, &["controlMode"], "a bad control mode");
 
@@ -1941,9 +1770,7 @@ async fn outsider_device(api: &Api, user: &User) -> Device {
 
 #[tokio::test]
 async fn the_longest_joined_member_becomes_host_when_the_host_leaves() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
+    let (app, api, alice) = alice_app().await;
     let bob = listener(&app, "Bob").await;
     let carol = listener(&app, "Carol").await;
     let room = api.create_room(&alice.token, json!({})).await;
@@ -2012,8 +1839,7 @@ async fn an_empty_room_closes_after_the_idle_time() {
         ("sync_room_idle_secs", "1"),
     ])
     .await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
+    let (app, api, alice) = with_alice(app).await;
     let bob = listener(&app, "Bob").await;
     let carol = listener(&app, "Carol").await;
     let room = api
@@ -2079,14 +1905,7 @@ async fn subscribers(url: &str, channel: &str) -> i64 {
 
 #[tokio::test]
 async fn commands_survive_a_redis_restart_without_loss_or_doubles() {
-    let mut app = TestApp::builder(app_manifest())
-        .persistent_redis()
-        .start()
-        .await
-        .expect("start the app");
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (mut app, api, alice, phone) = with_alice_and_phone(persistent_app().await).await;
     let start = version_of(&api.state(&alice.token).await);
     let mut sent: Vec<(String, String)> = Vec::new();
     let add = |song: String| {
@@ -2188,10 +2007,7 @@ async fn commands_survive_a_redis_restart_without_loss_or_doubles() {
 
 #[tokio::test]
 async fn state_devices_and_version_survive_a_host_restart() {
-    let mut app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (mut app, api, alice, phone) = alice_with_phone().await;
     let laptop = api.device(&alice, "Laptop", "desktop").await;
     api.apply(
         &phone,
@@ -2208,13 +2024,7 @@ async fn state_devices_and_version_survive_a_host_restart() {
     let last = api.command(&laptop, "pause", Value::Null).await;
     api.settled(&alice.token, &last).await;
     let response = api
-        .call(
-            Some(&alice.token),
-            None,
-            Method::PATCH,
-            &format!("{DEVICES}/{}", laptop.id),
-            Some(json!({ "name": "Work laptop" })),
-        )
+        .rename_device(&alice.token, &laptop.id, "Work laptop")
         .await;
     assert_eq!(response.status, 200, "{}", response.text());
     let room = api
@@ -2267,14 +2077,7 @@ async fn state_devices_and_version_survive_a_host_restart() {
 
 #[tokio::test]
 async fn a_command_sent_while_the_trigger_reconnects_is_applied_without_another_command() {
-    let mut app = TestApp::builder(app_manifest())
-        .persistent_redis()
-        .start()
-        .await
-        .expect("start the app");
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (mut app, api, alice, phone) = with_alice_and_phone(persistent_app().await).await;
     let laptop = api.device(&alice, "Laptop", "desktop").await;
     let start = applied_version(
         &api.apply(&phone, "set_volume", json!({ "volume": 90 }))
@@ -2349,10 +2152,7 @@ fn now_playing(state: &Value) -> (String, u64, u64, bool) {
 
 #[tokio::test]
 async fn playback_commands_walk_the_queue_as_specified() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, _alice, phone) = alice_with_phone().await;
     let song = |s: &str| s.to_string();
 
     let state = step(
@@ -2494,14 +2294,7 @@ async fn playback_commands_walk_the_queue_as_specified() {
 
 #[tokio::test]
 async fn commands_whose_device_went_away_before_they_applied_are_rejected() {
-    let mut app = TestApp::builder(app_manifest())
-        .persistent_redis()
-        .start()
-        .await
-        .expect("start the app");
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (mut app, api, alice, phone) = with_alice_and_phone(persistent_app().await).await;
     let laptop = api.device(&alice, "Laptop", "desktop").await;
     let tablet = api.device(&alice, "Tablet", "tablet").await;
     let start = applied_version(
@@ -2522,15 +2315,7 @@ async fn commands_whose_device_went_away_before_they_applied_are_rejected() {
         )
         .await;
     for device in [&tablet, &laptop] {
-        let response = api
-            .call(
-                Some(&alice.token),
-                None,
-                Method::DELETE,
-                &format!("{DEVICES}/{}", device.id),
-                None,
-            )
-            .await;
+        let response = api.delete_device(&alice.token, &device.id).await;
         assert_eq!(response.status, 204, "{}", response.text());
     }
     app.redis.restart().expect("restart redis-server");
@@ -2571,10 +2356,7 @@ async fn commands_whose_device_went_away_before_they_applied_are_rejected() {
 
 #[tokio::test]
 async fn the_queue_holds_at_most_10000_entries() {
-    let app = spawn_app().await;
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
-    let phone = api.device(&alice, "Phone", "phone").await;
+    let (_app, api, alice, phone) = alice_with_phone().await;
 
     // set_queue takes at most 1000 songs.
     let too_many: Vec<String> = (0..1001).map(|i| format!("s{i}")).collect();
@@ -2625,13 +2407,7 @@ async fn the_queue_holds_at_most_10000_entries() {
 
 #[tokio::test]
 async fn room_commands_that_lost_their_right_before_applying_are_rejected() {
-    let mut app = TestApp::builder(app_manifest())
-        .persistent_redis()
-        .start()
-        .await
-        .expect("start the app");
-    let api = Api::new(&app);
-    let alice = listener(&app, "Alice").await;
+    let (mut app, api, alice) = with_alice(persistent_app().await).await;
     let bob = listener(&app, "Bob").await;
     let carol = listener(&app, "Carol").await;
     let alice_phone = api.device(&alice, "Alice's phone", "phone").await;
@@ -2727,7 +2503,7 @@ async fn room_commands_that_lost_their_right_before_applying_are_rejected() {
 async fn a_deleted_users_devices_state_and_room_memberships_go() {
     let app = spawn_app_with(&[("admin_emails", "root@example.com")]).await;
     let api = Api::new(&app);
-    let admin = spindle_tests::accounts::register_admin(&app, "root@example.com").await;
+    let admin = register_admin(&app, "root@example.com").await;
     let alice = listener(&app, "Alice").await;
     let bob = listener(&app, "Bob").await;
     let phone = api.device(&alice, "Phone", "phone").await;
@@ -2737,19 +2513,7 @@ async fn a_deleted_users_devices_state_and_room_memberships_go() {
     let code = room["code"].as_str().expect("a code").to_string();
     assert_eq!(api.join(&bob.token, &code).await.status, 200);
 
-    let deleted = app
-        .send_as(
-            &admin.token,
-            Method::DELETE,
-            &format!("/api/admin/users/{}", alice.id),
-            None,
-        )
-        .await;
-    assert!(
-        deleted.status == 200 || deleted.status == 204,
-        "delete: {}",
-        deleted.text()
-    );
+    admin_delete_user(&app, &admin, &alice.id).await;
 
     // Alice's token still verifies until it expires; what sync kept of her is gone.
     eventually(Duration::from_secs(10), "alice's devices to go", || async {
