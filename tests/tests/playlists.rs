@@ -13,7 +13,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 use spindle_shared::events::{Envelope, Event};
-use spindle_tests::accounts::{User, register_admin, register_named};
+use spindle_tests::accounts::{User, artist, listener, register_admin};
 use spindle_tests::bus::EventBus;
 use spindle_tests::media::{Form, assert_song_shape, upload_ok, wav};
 use spindle_tests::playlists::{
@@ -67,16 +67,6 @@ const TRACK_FIELDS: &[&str] = &[
 /// An app whose `admin_emails` is [`ADMIN_EMAIL`].
 async fn start() -> TestApp {
     spawn_app_with(&[("admin_emails", ADMIN_EMAIL)]).await
-}
-
-async fn listener(app: &TestApp, name: &str) -> User {
-    let email = format!("{}@example.com", name.to_lowercase());
-    register_named(app, &email, "listener", name).await
-}
-
-async fn artist(app: &TestApp, name: &str) -> User {
-    let email = format!("{}@example.com", name.to_lowercase());
-    register_named(app, &email, "artist", name).await
 }
 
 async fn admin(app: &TestApp) -> User {
