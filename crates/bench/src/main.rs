@@ -15,7 +15,9 @@
 //! writes `target/bench/playlists.json`. `--suite sync` measures the sync component with 100
 //! and 1,000 devices long-polling (command → other device notified latency, and the memory of
 //! the host, run as a separate process; see [`sync`]) and writes `target/bench/sync.json`;
-//! `--suite all` runs all seven.
+//! `--suite web` measures the web component serving the built player (the page, the app's
+//! script, an app path; see [`web`]) and writes `target/bench/web.json`. `--suite all` runs
+//! them all.
 //!
 //! `--suite recs` measures the activity component's recommendations on a generated dataset
 //! with planted tastes (100,000 songs, 10,000 users, 1,000,000 listens): hit rate and NDCG at
@@ -35,13 +37,14 @@ mod native;
 mod playlists;
 mod recs;
 mod sync;
+mod web;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
 use load::LoadResult;
 use native::NativeServer;
 use serde_json::json;
-use spindle_host::UpOptions;
+use spindle_host::{RunningApp, UpOptions};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -201,6 +204,7 @@ enum Suite {
     Playlists,
     Sync,
     Recs,
+    Web,
     All,
 }
 
@@ -254,10 +258,29 @@ fn main() -> Result<()> {
     if all || args.suite == Suite::Sync {
         sync_suite(&args, &root, &load_rt)?;
     }
+    if all || args.suite == Suite::Web {
+        web_suite(&args, &root, &server_rt, &load_rt)?;
+    }
     if all || args.suite == Suite::Recs {
         recs_suite(&args, &root, &server_rt, &load_rt)?;
     }
     Ok(())
+}
+
+fn web_suite(args: &Args, root: &Path, server_rt: &Runtime, load_rt: &Runtime) -> Result<()> {
+    let config = web::Config {
+        connections: args.connections.clone(),
+        warmup: Duration::from_secs_f64(args.warmup),
+        duration: Duration::from_secs_f64(args.duration),
+    };
+    let (running, _state_dir) = start_host(root, server_rt)?;
+    let rows = web::run(running.http_addr(), &config, load_rt);
+    server_rt.block_on(running.shutdown())?;
+    let rows = rows?;
+    web::print(&rows);
+    let mut report = web::to_json(&rows, &config);
+    stamp(&mut report);
+    write_json(root, "web.json", &report)
 }
 
 fn auth_suite(args: &Args, root: &Path, server_rt: &Runtime) -> Result<()> {
@@ -440,17 +463,7 @@ fn http_suite(args: &Args, root: &Path, server_rt: &Runtime, load_rt: &Runtime) 
 
     let mut instantiation = None;
     if args.only != Some(Only::Native) {
-        let state_dir = tempfile::Builder::new()
-            .prefix("spindle-bench-")
-            .tempdir()?;
-        let mut opts = UpOptions::new(root.join("spin.toml"));
-        opts.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-        opts.state_dir = Some(state_dir.path().to_path_buf());
-        opts.env = Some(HashMap::new());
-        opts.follow_logs = false;
-        let running = server_rt.block_on(spindle_host::up(opts)).context(
-            "failed to start the host (are the components built? run `target/host/spindle build`)",
-        )?;
+        let (running, _state_dir) = start_host(root, server_rt)?;
         measure(load_rt, args, "host", running.http_addr(), &mut rows)?;
 
         eprintln!(
@@ -468,6 +481,23 @@ fn http_suite(args: &Args, root: &Path, server_rt: &Runtime, load_rt: &Runtime) 
     }
 
     report(args, &rows, instantiation, root)
+}
+
+/// The app of `spin.toml` in-process on a free loopback port, with a temporary state
+/// directory (kept as long as the returned guard).
+fn start_host(root: &Path, server_rt: &Runtime) -> Result<(RunningApp, tempfile::TempDir)> {
+    let state_dir = tempfile::Builder::new()
+        .prefix("spindle-bench-")
+        .tempdir()?;
+    let mut opts = UpOptions::new(root.join("spin.toml"));
+    opts.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    opts.state_dir = Some(state_dir.path().to_path_buf());
+    opts.env = Some(HashMap::new());
+    opts.follow_logs = false;
+    let running = server_rt.block_on(spindle_host::up(opts)).context(
+        "failed to start the host (are the components built? run `target/host/spindle build`)",
+    )?;
+    Ok((running, state_dir))
 }
 
 fn runtime(name: &str) -> Result<Runtime> {
