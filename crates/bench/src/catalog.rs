@@ -267,6 +267,25 @@ pub(crate) fn database(dir: &Path, label: &str) -> PathBuf {
     dir.join(format!("{label}.db"))
 }
 
+/// The repository's `runtime-config.toml` with every SQLite database at
+/// [`database`]`(dir, label)`.
+pub(crate) fn isolated_runtime_config(root: &Path, dir: &Path) -> Result<String> {
+    let config = std::fs::read_to_string(root.join("runtime-config.toml"))
+        .context("cannot read runtime-config.toml")?;
+    let mut runtime_config = String::new();
+    for label in config.lines().filter_map(|line| {
+        line.trim()
+            .strip_prefix("[sqlite_database.")
+            .and_then(|rest| rest.strip_suffix(']'))
+    }) {
+        runtime_config.push_str(&format!(
+            "[sqlite_database.{label}]\ntype = \"spin\"\npath = {:?}\n\n",
+            database(dir, label).display().to_string()
+        ));
+    }
+    Ok(runtime_config)
+}
+
 /// The real `spin.toml` in-process (the test harness's `TestApp`, its own `redis-server`), every
 /// SQLite database of the repository's `runtime-config.toml` at [`database`]`(dir, label)`,
 /// rate limits lifted and streaming URLs valid for an hour.
@@ -281,19 +300,7 @@ pub(crate) fn start_app_with(
     variables: &[(&str, &str)],
     server_rt: &Runtime,
 ) -> Result<TestApp> {
-    let config = std::fs::read_to_string(root.join("runtime-config.toml"))
-        .context("cannot read runtime-config.toml")?;
-    let mut runtime_config = String::new();
-    for label in config.lines().filter_map(|line| {
-        line.trim()
-            .strip_prefix("[sqlite_database.")
-            .and_then(|rest| rest.strip_suffix(']'))
-    }) {
-        runtime_config.push_str(&format!(
-            "[sqlite_database.{label}]\ntype = \"spin\"\npath = {:?}\n\n",
-            database(dir, label).display().to_string()
-        ));
-    }
+    let runtime_config = isolated_runtime_config(root, dir)?;
     server_rt
         .block_on(
             TestApp::builder(root.join("spin.toml"))

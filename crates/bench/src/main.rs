@@ -483,21 +483,43 @@ fn http_suite(args: &Args, root: &Path, server_rt: &Runtime, load_rt: &Runtime) 
     report(args, &rows, instantiation, root)
 }
 
-/// The app of `spin.toml` in-process on a free loopback port, with a temporary state
-/// directory (kept as long as the returned guard).
-fn start_host(root: &Path, server_rt: &Runtime) -> Result<(RunningApp, tempfile::TempDir)> {
+/// The app of `spin.toml` in-process on a free loopback port, with its databases in a
+/// temporary directory and its own `redis-server` (both kept as long as the returned guard).
+fn start_host(root: &Path, server_rt: &Runtime) -> Result<(RunningApp, HostGuard)> {
+    // On this (the main) thread: see `RedisServer::start`.
+    let redis = spindle_tests::RedisServer::start()?;
     let state_dir = tempfile::Builder::new()
         .prefix("spindle-bench-")
         .tempdir()?;
+    // Every database of the app's runtime config, in the temporary directory.
+    let runtime_config = state_dir.path().join("runtime-config.toml");
+    std::fs::write(
+        &runtime_config,
+        catalog::isolated_runtime_config(root, state_dir.path())?,
+    )?;
     let mut opts = UpOptions::new(root.join("spin.toml"));
+    opts.runtime_config = Some(runtime_config);
     opts.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     opts.state_dir = Some(state_dir.path().to_path_buf());
+    opts.variables = vec![("redis_url".into(), redis.url())];
     opts.env = Some(HashMap::new());
     opts.follow_logs = false;
     let running = server_rt.block_on(spindle_host::up(opts)).context(
         "failed to start the host (are the components built? run `target/host/spindle build`)",
     )?;
-    Ok((running, state_dir))
+    Ok((
+        running,
+        HostGuard {
+            _state_dir: state_dir,
+            _redis: redis,
+        },
+    ))
+}
+
+/// What a host from [`start_host`] needs while it runs.
+struct HostGuard {
+    _state_dir: tempfile::TempDir,
+    _redis: spindle_tests::RedisServer,
 }
 
 fn runtime(name: &str) -> Result<Runtime> {
